@@ -1,0 +1,34 @@
+# The kit's commands. `make demo` and `make test` set everything up on a fresh machine (Python 3.10+).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
+
+.PHONY: demo test release outputs clean
+
+# The virtual environment, rebuilt when the pins change
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Regenerate release/, autograde the sample submissions, print the grades
+demo: $(VENV)/.installed
+	$(BIN)/python -m tools.demo
+
+# The kit's own tests: notebooks (nbval), release, grading
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+# Regenerate the student version after editing source/
+release: $(VENV)/.installed
+	$(BIN)/python -m tools.notebooks normalize $(NOTEBOOKS)
+	$(BIN)/nbgrader generate_assignment weight_init --force
+
+# Re-execute the source notebooks and store the outputs that nbval checks
+outputs: $(VENV)/.installed
+	$(BIN)/python -m tools.notebooks refresh $(NOTEBOOKS)
+
+clean:
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv grades_by_cell.csv

@@ -1,0 +1,135 @@
+"""Helpers shared by the weight_init notebooks: the shipped MNIST and the training budget.
+
+Importing this module has no side effects: it imports neither TensorFlow nor
+Keras, seeds nothing and reads no file. The notebooks set their seeds themselves.
+
+- `load_mnist()` -> `(x_train, y_train), (x_test, y_test)`, uint8, as Keras's
+  `mnist.load_data()` returns them, read from `data/mnist.npz` beside this file
+  and verified (checksums and class counts) before use.
+- `load_from_notebook(notebook, *names)` -> functions defined in another notebook
+  (Part 3 takes your `he_normal_init` from Part 2 this way).
+- `current_budget()` -> the `Budget` Part 3 trains on: the assignment's full
+  run, or a smaller one while nbgrader executes the notebook.
+"""
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MNIST_PATH = Path(__file__).resolve().parent / "data" / "mnist.npz"
+
+# sha256 of each array's bytes (C order), so the check does not depend on zip metadata
+MNIST_SHA256 = {
+    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+}
+MNIST_SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
+MNIST_LABEL_COUNTS = {
+    "y_train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    "y_test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+}
+
+
+class CorruptDataError(ValueError):
+    """The MNIST file exists but is not the one the kit ships."""
+
+
+def verify_mnist(arrays):
+    """Raise `CorruptDataError` unless `arrays` (name -> array) is exactly the shipped MNIST."""
+    for name, shape in MNIST_SHAPES.items():
+        if name not in arrays:
+            raise CorruptDataError(f"MNIST is missing the array `{name}`")
+        array = arrays[name]
+        if array.dtype != np.uint8 or array.shape != shape:
+            raise CorruptDataError(f"MNIST `{name}` is {array.dtype} {array.shape}, expected uint8 {shape}")
+        if name in MNIST_LABEL_COUNTS:
+            counts = tuple(np.bincount(array, minlength=10).tolist())
+            if counts != MNIST_LABEL_COUNTS[name]:
+                raise CorruptDataError(f"MNIST `{name}` has class counts {counts}, expected {MNIST_LABEL_COUNTS[name]}")
+        digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+        if digest != MNIST_SHA256[name]:
+            raise CorruptDataError(f"MNIST `{name}` has checksum {digest[:12]}..., expected {MNIST_SHA256[name][:12]}...")
+
+
+def load_mnist(path=MNIST_PATH):
+    """Return `(x_train, y_train), (x_test, y_test)` of the full MNIST as uint8 arrays.
+
+    Reads the file shipped with the assignment and verifies it. If the file is
+    missing, falls back to `keras.datasets.mnist.load_data()`, which downloads.
+    """
+    path = Path(path)
+    if not path.exists():
+        print(f"MNIST file {path} not found; falling back to keras.datasets.mnist.load_data(), "
+              "which needs internet access. Restore the file from the course repository to work offline.")
+        import keras  # only here: the module itself stays free of TensorFlow
+
+        return keras.datasets.mnist.load_data()
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    try:
+        verify_mnist(arrays)
+    except CorruptDataError as error:
+        raise CorruptDataError(f"{path} is damaged ({error}). Restore it from the course repository, "
+                               "or rebuild it with `python -m tools.prepare_mnist`.") from None
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def load_from_notebook(notebook, *names):
+    """Run the code cells of `notebook` that hold student code, and return the objects `names`.
+
+    Runs every code cell except nbgrader's test cells and read-only cells, in a fresh namespace, so
+    Part 3 can use a function written in Part 2 without copying it. A cell that raises is skipped;
+    a name that ends up undefined raises `NameError` listing those errors. Returns one object for
+    one name, else a tuple.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager  # turns %magics into plain Python
+
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    namespace, errors = {"__name__": Path(notebook).stem}, []
+    for cell in cells:
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] != "code" or grading.get("grade") or grading.get("locked"):
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        try:
+            exec(compile(TransformerManager().transform_cell(source), notebook, "exec"), namespace)
+        except Exception as error:  # noqa: BLE001  (a broken cell must not hide the others)
+            errors.append(f"{type(error).__name__}: {error}")
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise NameError(f"{', '.join(missing)} not defined by {notebook}; save it after running its cells. "
+                        f"Errors in its cells: {errors or 'none'}")
+    objects = tuple(namespace[name] for name in names)
+    return objects[0] if len(objects) == 1 else objects
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much Part 3 trains: the first `train_samples` training and `test_samples` test images
+    (None: all of them), for `epochs` epochs."""
+
+    name: str
+    train_samples: "int | None"
+    test_samples: "int | None"
+    epochs: int
+    batch_size: int = 32
+    validation_split: float = 0.2
+
+
+# The assignment's experiment as written
+FULL = Budget("full", train_samples=None, test_samples=None, epochs=5)
+# Small enough to grade a class quickly, large enough that He and Glorot still beat zero init by far
+GRADING = Budget("grading", train_samples=6000, test_samples=2000, epochs=2)
+
+
+def current_budget():
+    """`GRADING` while nbgrader executes the notebook (autograde, or Validate in JupyterLab)
+    or when `WEIGHT_INIT_BUDGET=grading`; otherwise `FULL`."""
+    if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("WEIGHT_INIT_BUDGET") == "grading":
+        return GRADING
+    return FULL

@@ -1,0 +1,1 @@
+"""Scripts that build, grade and check the course kit (not student-facing)."""
