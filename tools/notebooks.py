@@ -6,7 +6,7 @@
 
 A cell's output is committed only if the cell starts with `# NBVAL_CHECK_OUTPUT`: those are the
 deterministic outputs that `pytest --nbval-lax` compares. Everything else is stripped, as are
-execution counts, JupyterLab's per-cell metadata and the kernel's version details.
+execution counts (but those of checked cells), JupyterLab's per-cell metadata and the kernel's version details.
 """
 import argparse
 import os
@@ -31,15 +31,18 @@ def normalize(nb):
     """Return `nb` with normalized metadata and only the outputs that nbval checks."""
     nb.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
     nb.nbformat, nb.nbformat_minor = 4, 5
+    code_cells = 0
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA})
         if cell.cell_type == "code":
-            cell.execution_count = None
+            code_cells += 1
+            # nbval ignores a cell's stored outputs unless it has run: count as if run top to bottom once
+            cell.execution_count = code_cells if is_checked(cell) else None
             if not is_checked(cell):
                 cell.outputs = []
             for output in cell.outputs:
                 if "execution_count" in output:
-                    output.execution_count = None
+                    output.execution_count = cell.execution_count
     return nb
 
 

@@ -40,20 +40,23 @@ class CorruptDataError(ValueError):
 
 
 def verify_mnist(arrays):
-    """Raise `CorruptDataError` unless `arrays` (name -> array) is exactly the shipped MNIST."""
+    """Raise `CorruptDataError` unless `arrays` (name -> array) is exactly the shipped MNIST.
+
+    Shapes and class counts are checked first, since they say more about what went wrong.
+    """
     for name, shape in MNIST_SHAPES.items():
         if name not in arrays:
             raise CorruptDataError(f"MNIST is missing the array `{name}`")
-        array = arrays[name]
-        if array.dtype != np.uint8 or array.shape != shape:
-            raise CorruptDataError(f"MNIST `{name}` is {array.dtype} {array.shape}, expected uint8 {shape}")
-        if name in MNIST_LABEL_COUNTS:
-            counts = tuple(np.bincount(array, minlength=10).tolist())
-            if counts != MNIST_LABEL_COUNTS[name]:
-                raise CorruptDataError(f"MNIST `{name}` has class counts {counts}, expected {MNIST_LABEL_COUNTS[name]}")
-        digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-        if digest != MNIST_SHA256[name]:
-            raise CorruptDataError(f"MNIST `{name}` has checksum {digest[:12]}..., expected {MNIST_SHA256[name][:12]}...")
+        if arrays[name].dtype != np.uint8 or arrays[name].shape != shape:
+            raise CorruptDataError(f"MNIST `{name}` is {arrays[name].dtype} {arrays[name].shape}, expected uint8 {shape}")
+    for name, expected in MNIST_LABEL_COUNTS.items():
+        counts = tuple(np.bincount(arrays[name], minlength=10).tolist())
+        if counts != expected:
+            raise CorruptDataError(f"MNIST `{name}` has class counts {counts}, expected {expected}")
+    for name, expected in MNIST_SHA256.items():
+        digest = hashlib.sha256(np.ascontiguousarray(arrays[name]).tobytes()).hexdigest()
+        if digest != expected:
+            raise CorruptDataError(f"MNIST `{name}` has checksum {digest[:12]}..., expected {expected[:12]}...")
 
 
 def load_mnist(path=MNIST_PATH):

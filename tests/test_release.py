@@ -1,0 +1,83 @@
+"""The student version: generated from source/, in sync, free of solutions, and failing every test when blank."""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools.grading import ASSIGNMENT, HIDDEN_BLOCK, ROOT, nbgrader
+from tools.notebooks import normalize, serialize
+
+SOURCE = ROOT / "source" / ASSIGNMENT
+RELEASE = ROOT / "release" / ASSIGNMENT
+NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
+
+
+def files_under(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+
+
+def test_release_is_in_sync_with_source(course):
+    """Is the committed release/ byte for byte what nbgrader generates from source/ now?"""
+    fresh, committed = files_under(course / "release" / ASSIGNMENT), files_under(RELEASE)
+    stale = sorted(str(name) for name in fresh.keys() | committed.keys() if fresh.get(name) != committed.get(name))
+    assert not stale, f"release/ is out of date in {stale}: run `make release` and commit the result"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_source_notebooks_are_normalized(notebook):
+    """Is each source notebook stored with normalized metadata and only the outputs nbval checks?"""
+    text = (SOURCE / notebook).read_text(encoding="utf-8")
+    assert serialize(normalize(nbformat.reads(text, as_version=4))) == text, \
+        f"{notebook} is not normalized: run `make release` (or `python -m tools.notebooks normalize`)"
+
+
+def secret_lines(notebook):
+    """Lines of model answers and hidden tests that appear nowhere else in the source notebook."""
+    nb = nbformat.read(SOURCE / notebook, as_version=4)
+    secret, public = set(), []
+    for cell in nb.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("solution") and cell.cell_type == "markdown":
+            secret.update(cell.source.splitlines())  # the whole written answer is the model answer
+            continue
+        regions = SOLUTION_REGION.findall(cell.source) + HIDDEN_BLOCK.findall(cell.source)
+        for region in regions:
+            secret.update(region.splitlines())
+        public.append(HIDDEN_BLOCK.sub("", SOLUTION_REGION.sub("", cell.source)))
+    public_lines = {line.strip() for text in public for line in text.splitlines()}
+    return {line.strip() for line in secret if len(line.strip()) > 3 and line.strip() not in public_lines
+            and not line.strip().startswith("###")}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_release_holds_no_solution_or_hidden_test(notebook):
+    """Does no line of a model answer or hidden test reach any file of the student version?"""
+    secrets = secret_lines(notebook)
+    assert len(secrets) > 10, f"found only {len(secrets)} secret lines in {notebook}; the check would prove nothing"
+    released = "\n".join(p.read_text(encoding="utf-8") for p in RELEASE.rglob("*") if p.suffix in {".ipynb", ".py", ".md"})
+    released_lines = {line.strip() for text in [released] for line in text.replace("\\n", "\n").splitlines()}
+    leaked = sorted(secrets & released_lines)
+    assert not leaked, f"{notebook}: the student version contains {len(leaked)} secret lines, e.g. {leaked[:3]}"
+    for marker in ["BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Marking notes"]:
+        assert marker not in released, f"the student version contains `{marker}`"
+
+
+def validate(course, folder, *flags):
+    paths = [str(Path(folder) / ASSIGNMENT / notebook) for notebook in NOTEBOOKS]
+    result = nbgrader("validate", *flags, *paths, course_root=course, check=False)
+    return result.stdout + result.stderr
+
+
+def test_source_solutions_pass_nbgrader_validate(course):
+    """Do the instructor's solutions pass every test, hidden ones included, as nbgrader runs them?"""
+    output = validate(course, course / "source")
+    assert output.count("Success! Your notebook passes all the tests.") == len(NOTEBOOKS), output[-3000:]
+
+
+def test_blank_release_fails_every_test(course):
+    """Does every autograded test fail on the blank student version (nbgrader validate --invert)?"""
+    output = validate(course, course / "release", "--invert")
+    assert output.count("Success! The notebook does not pass any tests.") == len(NOTEBOOKS), output[-3000:]
