@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# nbgrader runs `alembic` from PATH when it creates a gradebook
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
 
 .PHONY: demo test release outputs clean

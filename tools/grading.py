@@ -6,6 +6,7 @@ cell. Everything else is either the model solution (`starts_from = solutions`) o
 student version (`starts_from = release`).
 """
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -71,9 +72,17 @@ def build_submission(sample, source_dir, release_dir, dest_dir):
 
 
 def nbgrader(*args, course_root=ROOT, check=True):
-    """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`."""
-    command = [str(Path(sys.executable).with_name("nbgrader")), *args]
-    return subprocess.run(command, cwd=course_root, check=check, capture_output=True, text=True)
+    """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`.
+
+    With `check`, a failure raises `RuntimeError` carrying the end of nbgrader's log.
+    """
+    bin_dir = Path(sys.executable).parent
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    return result
 
 
 def cell_scores(db_url, assignment=ASSIGNMENT):
