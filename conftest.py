@@ -1,13 +1,15 @@
 """Shared by the kit's tests and nbval's notebook runs."""
 import os
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from tools.grading import ASSIGNMENT, copy_course, nbgrader
+from tools.grading import make_course
 
 ROOT = Path(__file__).resolve().parent
+# `lab_utils` is imported by the notebooks from their own folder; the tests import it from there too
+sys.path.insert(0, str(ROOT / "source" / "weight_init"))
 
 # Notebooks run by nbval train on the grading budget: the full run is what `make bench` times
 os.environ["WEIGHT_INIT_BUDGET"] = "grading"
@@ -15,7 +17,5 @@ os.environ["WEIGHT_INIT_BUDGET"] = "grading"
 
 @pytest.fixture(scope="session")
 def course(tmp_path_factory):
-    """A fresh course folder, as an instructor would have it: config, source, and a release generated there."""
-    root = copy_course(tmp_path_factory.mktemp("course"))
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", course_root=root)
-    return root
+    """A fresh course folder with a generated release, shared by the tests that need one."""
+    return make_course(tmp_path_factory.mktemp("course"))

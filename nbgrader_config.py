@@ -1,13 +1,20 @@
 """nbgrader settings for the weight-initialization course kit: only those that differ from nbgrader's
 defaults, each for a reason. nbgrader reads this file when run from the repository root."""
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `tools`, run from any folder
+from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
+from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades  # noqa: E402
+
+from tools.nbgrader_plugins import ForgetDuplicateIds, HideHiddenTests, RestartingExecute  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 # The course id, as the exchange and the gradebook know it
 c.CourseDirectory.course_id = "weight-init"
 
-# Part 3 trains eight small Keras models under the grading budget, well under a minute in all; the
+# Part 3 trains about ten small Keras models under the grading budget, some seconds in all; the
 # default of 30 s per cell is too tight on a busy 2-core machine, while 120 s still ends a student's
 # infinite loop soon enough
 c.Execute.timeout = 120
@@ -15,10 +22,31 @@ c.Execute.timeout = 120
 # Grade with this environment's Python kernel, whatever kernel name a student's notebook carries
 c.Execute.kernel_name = "python3"
 
-# nbgrader gives a test cell 0 points if the cell wrote anything to stderr. TensorFlow's C++ logs
-# write straight to the process's stderr, which ipykernel copies into whichever cell is running;
-# keep them in the grader's log instead (the history file setting is nbgrader's default)
-c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.capture_fd_output=False"]
-# Python warnings (Keras's among them) go to stderr too: kernels that nbgrader starts inherit these
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",  # nbgrader's default
+    # nbgrader gives a test cell 0 points if it wrote anything to stderr. TensorFlow's C++ logs write
+    # straight to the process's stderr, which ipykernel would copy into whichever cell is running;
+    # keep them in the grader's log instead
+    "--IPKernelApp.capture_fd_output=False",
+    # Before any student code: a memory cap, the tamper checks, and cleanup after failed cells
+    f"--IPKernelApp.exec_files={os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tools', 'grading_kernel.py')}",
+]
+# Address space per grading kernel: two workers stay far below a 24 GiB machine's memory
+os.environ.setdefault("WEIGHT_INIT_KERNEL_MEMORY", str(4 * 2**30))
+# Python warnings (Keras's among them) go to stderr too; kernels that nbgrader starts inherit these
 os.environ["PYTHONWARNINGS"] = "ignore"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["PYTHONHASHSEED"] = "0"  # the same submission always grades the same way
+
+# A cell duplicated by JupyterLab's split or copy-paste becomes a plain cell instead of aborting the
+# whole batch (nbgrader empties its metadata, then rejects the empty metadata as an old schema)
+c.Autograde.sanitize_preprocessors = [q for p in Autograde.class_traits()["sanitize_preprocessors"].default()
+                                      for q in ([p, ForgetDuplicateIds] if p is DeduplicateIds else [p])]
+
+# A cell that kills the kernel loses its own points, not the whole submission's
+c.Autograde.autograde_preprocessors = [RestartingExecute if p is Execute else p
+                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()]
+
+# Feedback shows students neither the hidden tests nor the tracebacks that would quote them
+c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["preprocessors"].default()
+                                    for q in ([p, HideHiddenTests] if p is GetGrades else [p])]

@@ -1,17 +1,12 @@
 """The student version: generated from source/, in sync, free of solutions, and failing every test when blank."""
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tools.grading import ASSIGNMENT, HIDDEN_BLOCK, ROOT, nbgrader
+from kit_checks import NOTEBOOKS, RELEASE, SOURCE, released_text, secret_lines
+from tools.grading import ASSIGNMENT, nbgrader
 from tools.notebooks import normalize, serialize
-
-SOURCE = ROOT / "source" / ASSIGNMENT
-RELEASE = ROOT / "release" / ASSIGNMENT
-NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
-SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
 def files_under(folder):
@@ -32,32 +27,6 @@ def test_source_notebooks_are_normalized(notebook):
     text = (SOURCE / notebook).read_text(encoding="utf-8")
     assert serialize(normalize(nbformat.reads(text, as_version=4))) == text, \
         f"{notebook} is not normalized: run `make release` (or `python -m tools.notebooks normalize`)"
-
-
-def secret_lines(notebook):
-    """Lines of model answers and hidden tests that appear nowhere else in the source notebook."""
-    nb = nbformat.read(SOURCE / notebook, as_version=4)
-    secret, public = set(), []
-    for cell in nb.cells:
-        grading = cell.metadata.get("nbgrader", {})
-        if grading.get("solution") and cell.cell_type == "markdown":
-            secret.update(cell.source.splitlines())  # the whole written answer is the model answer
-            continue
-        regions = SOLUTION_REGION.findall(cell.source) + HIDDEN_BLOCK.findall(cell.source)
-        for region in regions:
-            secret.update(region.splitlines())
-        public.append(HIDDEN_BLOCK.sub("", SOLUTION_REGION.sub("", cell.source)))
-    public_lines = {line.strip() for text in public for line in text.splitlines()}
-    return {line.strip() for line in secret if len(line.strip()) > 3 and line.strip() not in public_lines
-            and not line.strip().startswith("###")}
-
-
-def released_text(path):
-    """What a student sees in a file: for a notebook, its cells' sources and outputs as plain text."""
-    if path.suffix != ".ipynb":
-        return path.read_text(encoding="utf-8")
-    nb = nbformat.read(path, as_version=4)
-    return "\n".join([cell.source for cell in nb.cells] + [str(output) for cell in nb.cells for output in cell.get("outputs", [])])
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

@@ -12,20 +12,35 @@ import shutil
 import sys
 import time
 
-from tools.grading import (ASSIGNMENT, ROOT, build_submission, cell_scores, grade_table, nbgrader, read_manifest,
-                           write_cell_scores)
+from tools import report
+from tools.grading import ASSIGNMENT, ROOT, build_submission, nbgrader, read_manifest
 
 
 def step(message):
     print(f"\n== {message}", flush=True)
 
 
+def forget_samples(samples, db_url):
+    """Remove the sample students from the gradebook: nbgrader refuses to regenerate an assignment
+    whose cells changed while submissions to it exist."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        for sample in samples:
+            try:
+                gb.remove_student(sample.name)
+            except MissingEntry:
+                pass
+
+
 def main():
+    samples = read_manifest()
+    db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
     step("Generating the student version: nbgrader generate_assignment -> release/")
+    forget_samples(samples, db_url)
     nbgrader("generate_assignment", ASSIGNMENT, "--force")
 
     step("Writing the sample submissions into submitted/")
-    samples = read_manifest()
     for sample in samples:
         dest = ROOT / "submitted" / sample.name / ASSIGNMENT
         shutil.rmtree(dest, ignore_errors=True)
@@ -37,13 +52,10 @@ def main():
     nbgrader("autograde", ASSIGNMENT, "--force")
     print(f"   {len(samples)} submissions in {time.perf_counter() - started:.0f} s")
 
-    step("Grades")
+    step("Grades: nbgrader export -> grades.csv (totals); python -m tools.report -> grades_by_cell.csv")
     nbgrader("export", "--to", "grades.csv")
-    rows = cell_scores(f"sqlite:///{ROOT / 'gradebook.db'}")
-    write_cell_scores(rows, ROOT / "grades_by_cell.csv")
-    print(grade_table(rows))
-    print("\nWrote grades.csv (totals per student) and grades_by_cell.csv (every cell). Written answers await "
-          "manual grading: nbgrader formgrader, or the Formgrader tab in JupyterLab.")
+    report.main(["--db", db_url])
+    print("Written answers await manual grading: nbgrader formgrader, or the Formgrader tab in JupyterLab.")
 
 
 if __name__ == "__main__":

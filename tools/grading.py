@@ -2,8 +2,9 @@
 
 A submission is described by a folder of answers (see `samples/README.md`):
 `<folder>/<notebook>/<grade_id>.py` (or `.md`) replaces the student's answer in that solution
-cell. Everything else is either the model solution (`starts_from = solutions`) or the untouched
-student version (`starts_from = release`).
+cell, and an optional `<folder>/edit.py` changes the notebooks in other ways (tampering). Everything
+else is either the model solution (`starts_from = solutions`) or the untouched student version
+(`starts_from = release`).
 """
 import csv
 import os
@@ -31,13 +32,20 @@ class Sample:
     starts_from: str  # "solutions" or "release"
     fails: set = field(default_factory=set)  # {"notebook:grade_id", ...}
     answers: Path = None  # folder of replacement answers
+    notebooks: set = field(default_factory=lambda: {"*"})  # the notebooks submitted (by name), or all
+
+    def submits(self, notebook):
+        return "*" in self.notebooks or notebook in self.notebooks
+
+    def expected_score(self, notebook, cell, points):
+        return 0 if "*" in self.fails or f"{notebook}:{cell}" in self.fails else points
 
 
-def read_manifest(folder=SAMPLES):
-    """Return the `Sample`s listed in `folder/manifest.csv`."""
-    with open(folder / "manifest.csv", newline="") as f:
-        return [Sample(row["submission"], row["starts_from"], set(row["fails"].split()), folder / row["submission"])
-                for row in csv.DictReader(f)]
+def read_manifest(folder=SAMPLES, table="manifest.csv"):
+    """Return the `Sample`s listed in `folder/table` (a `notebooks` column is optional)."""
+    with open(folder / table, newline="") as f:
+        return [Sample(row["submission"], row["starts_from"], set(row["fails"].split()), folder / row["submission"],
+                       set((row.get("notebooks") or "*").split())) for row in csv.DictReader(f)]
 
 
 def is_solution(cell):
@@ -50,38 +58,51 @@ def model_answer(cell):
 
 
 def build_submission(sample, source_dir, release_dir, dest_dir):
-    """Write `sample`'s notebooks into `dest_dir`, starting from the release (what students get)."""
-    dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    for release_path in sorted(Path(release_dir).glob("*.ipynb")):
-        nb = nbformat.read(release_path, as_version=4)
+    """Write `sample`'s notebooks into `dest_dir`, starting from the release (what students get).
+
+    Answers replace solution cells; then `edit.py` in the sample's folder, if any, may change the
+    notebooks in any other way (its `edit(notebooks)` gets a dict of name -> notebook).
+    """
+    notebooks = {path.stem: nbformat.read(path, as_version=4) for path in sorted(Path(release_dir).glob("*.ipynb"))}
+    for name, nb in notebooks.items():
         if sample.starts_from == "solutions":
-            source = nbformat.read(Path(source_dir) / release_path.name, as_version=4)
+            source = nbformat.read(Path(source_dir) / f"{name}.ipynb", as_version=4)
             answers = {c.metadata["nbgrader"]["grade_id"]: model_answer(c) for c in source.cells if is_solution(c)}
             for cell in nb.cells:
                 if is_solution(cell):
                     cell.source = answers[cell.metadata["nbgrader"]["grade_id"]]
-        overrides = sample.answers / release_path.stem if sample.answers else None
+        overrides = sample.answers / name if sample.answers else None
         if overrides and overrides.is_dir():
             by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if is_solution(c)}
             for answer in sorted(overrides.iterdir()):
                 if answer.stem not in by_id:
-                    raise KeyError(f"{answer}: {release_path.name} has no solution cell `{answer.stem}`")
+                    raise KeyError(f"{answer}: {name}.ipynb has no solution cell `{answer.stem}`")
                 by_id[answer.stem].source = answer.read_text(encoding="utf-8").rstrip("\n")
-        nbformat.write(nb, dest_dir / release_path.name)
+    edit_script = sample.answers / "edit.py" if sample.answers else None
+    if edit_script and edit_script.exists():
+        namespace = {}
+        exec(compile(edit_script.read_text(encoding="utf-8"), str(edit_script), "exec"), namespace)
+        namespace["edit"](notebooks)
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        if sample.submits(name):
+            nbformat.write(nb, dest_dir / f"{name}.ipynb")
 
 
-def nbgrader(*args, course_root=ROOT, check=True):
-    """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`.
-
-    With `check`, a failure raises `RuntimeError` carrying the end of nbgrader's log.
+def nbgrader(*args, course_root=ROOT, check=True, env=None):
+    """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`, with `env`
+    added to the environment. With `check`, a failure raises `RuntimeError` carrying the end of
+    nbgrader's log.
     """
     bin_dir = Path(sys.executable).parent
     # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **(env or {}), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    if "Exception while loading config file" in result.stderr:  # nbgrader logs it and carries on without it
+        raise RuntimeError(f"nbgrader could not load {course_root}/nbgrader_config.py:\n{result.stderr[-3000:]}")
     return result
 
 
@@ -136,9 +157,28 @@ def grade_table(rows):
     return "\n".join(lines)
 
 
-def copy_course(dest, root=ROOT):
-    """Copy what an instructor's course folder holds (config and source) into `dest`."""
+def failure_summary(rows, top=10):
+    """A text list of the autograded cells most students lost points on."""
+    cells = {}
+    for row in rows:
+        if row["kind"] == "autograded":
+            failed, total = cells.get((row["notebook"], row["cell"]), (0, 0))
+            cells[(row["notebook"], row["cell"])] = (failed + ((row["score"] or 0) < row["max_score"]), total + 1)
+    ranked = sorted(((failed, total, key) for key, (failed, total) in cells.items() if failed), key=lambda x: (-x[0], x[2]))
+    if not ranked:
+        return "Every student got full marks on every autograded cell."
+    return "\n".join(["Autograded cells the class lost points on, most often first:"] +
+                     [f"{failed:4d} of {total:<4d} {notebook}:{cell}" for failed, total, (notebook, cell) in ranked[:top]])
+
+
+def make_course(dest, root=ROOT, db_url=None):
+    """Set up a course folder in `dest` as an instructor's would be: the config and its plugins, the
+    source, and a release generated there, which also sets up the gradebook (sqlite in `dest`, or
+    `db_url`)."""
     dest = Path(dest)
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(root / "source", dest / "source", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    for folder in ["source", "tools"]:
+        shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
+             course_root=dest)
     return dest

@@ -1,0 +1,73 @@
+"""The submission bank (tests/bank/): wrong formulas, broken code and tampering, each graded as it deserves.
+
+Every submission in `tests/bank/expected_scores.csv` is autograded in one `nbgrader autograde` run;
+each autograded cell of the notebooks it submits must get full marks, or no points where the table
+lists it (0, or left for manual grading, as nbgrader does with a deleted test cell).
+"""
+import html
+import re
+
+import pytest
+
+from kit_checks import NOTEBOOKS, assert_expected_scores, secret_lines
+from tools.grading import ASSIGNMENT, ROOT, build_submission, cell_scores, make_course, nbgrader, read_manifest
+
+BANK = read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")
+# The bank's infinite loop waits for the cell timeout; Part 3's slowest cell takes under 10 s
+TIMEOUT = 30
+
+
+@pytest.fixture(scope="module")
+def graded_bank(tmp_path_factory):
+    """A course folder of its own after one autograde run over all the bank's submissions."""
+    root = make_course(tmp_path_factory.mktemp("bank"))
+    for entry in BANK:
+        build_submission(entry, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT,
+                         root / "submitted" / entry.name / ASSIGNMENT)
+    nbgrader("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", course_root=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def bank_scores(graded_bank):
+    return {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(f"sqlite:///{graded_bank / 'gradebook.db'}")}
+
+
+@pytest.mark.parametrize("entry", BANK, ids=[e.name for e in BANK])
+def test_bank_submission_gets_exactly_its_expected_scores(bank_scores, entry):
+    """Does each bank submission score full marks, or 0 where the table says, on every cell it submitted?"""
+    assert_expected_scores(entry, bank_scores)
+
+
+def test_same_submission_grades_identically(bank_scores):
+    """Do three gradings of the same complete submission give identical per-cell scores?"""
+    runs = [{key[1:]: row["score"] for key, row in bank_scores.items() if key[0] == f"complete-run-{n}"} for n in (1, 2, 3)]
+    assert runs[0] and runs[0] == runs[1] == runs[2]
+
+
+def test_a_dead_kernel_costs_only_its_own_cells(graded_bank):
+    """Is the kernel restarted after `os._exit`, with the cells after the crash still run?"""
+    notebook = (graded_bank / "autograded" / "kernel-dies-fails-gradient-tests" / ASSIGNMENT / "part1_understanding.ipynb").read_text()
+    assert "KernelDied" in notebook and "simulated_variance_matches_formula" in notebook
+
+
+def visible_text(page):
+    """The text a student reads in an HTML page: tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+@pytest.mark.parametrize("student", ["xavier-variance-uses-sum-fails-xavier", "numpy-monkeypatched-fails-later-tests"])
+def test_feedback_shows_no_hidden_test(graded_bank, student):
+    """Does the feedback a student gets hide the hidden tests' code, while keeping their messages?"""
+    nbgrader("generate_feedback", ASSIGNMENT, "--force", f"--student={student}", course_root=graded_bank)
+    pages = {path.stem: visible_text(path.read_text(encoding="utf-8"))
+             for path in (graded_bank / "feedback" / student / ASSIGNMENT).glob("*.html")}
+    assert sorted(pages) == [name.removesuffix(".ipynb") for name in NOTEBOOKS if name.removesuffix(".ipynb") in pages]
+    assert "part2_techniques" in pages, f"no feedback for Part 2 was generated for {student}"
+    for notebook, page in pages.items():
+        hidden = secret_lines(f"{notebook}.ipynb", kinds=("hidden tests",))
+        leaked = sorted(line for line in hidden if line in page)
+        assert not leaked, f"feedback for {student} shows hidden test lines of {notebook}, e.g. {leaked[:3]}"
+    # what the student can act on stays: the failed test's message
+    expected = "xavier_variance(100, 100) should be 0.01" if student.startswith("xavier") else "the tests cannot trust them"
+    assert expected in pages["part2_techniques"], f"the feedback for {student} lost the failure message"

@@ -1,0 +1,97 @@
+"""nbgrader preprocessors that `nbgrader_config.py` plugs in, for grading that holds up against bad input.
+
+- `RestartingExecute`: when a cell kills the kernel (`os._exit`, a segfault), that cell gets an
+  error and 0 points, the kernel restarts, the earlier cells that set up state run again, and
+  grading goes on. nbgrader's own `Execute` gives up on the whole submission instead. A cell that
+  runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
+- `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
+  (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
+  place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
+- `HideHiddenTests`: feedback shows neither the hidden tests' code nor the tracebacks that would
+  quote it; a failed test shows only its error message.
+"""
+import copy
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade
+
+KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
+               "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
+
+
+class RestartingExecute(Execute):
+    """nbgrader's `Execute`, but a dead kernel or exhausted memory costs only the cell that caused it."""
+
+    max_restarts = 5  # per notebook: a notebook that keeps dying is given up on, as nbgrader would
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._killers, self._restarts = set(), 0
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._record_death(cell, index)
+            self._restart_and_replay(index)
+            return cell, self.resources
+        if any(output.get("ename") == "MemoryError" for output in cell.get("outputs", [])):
+            # IPython keeps the failed cell's frames, and so its memory, alive: start afresh
+            self._count_restart(index)
+            self._restart_and_replay(index)
+        return cell, resources
+
+    def _count_restart(self, index):
+        self._killers.add(index)
+        self._restarts += 1
+        if self._restarts > self.max_restarts:
+            raise DeadKernelError(f"the kernel needed {self._restarts} restarts; giving up on this notebook")
+        self.log.warning("Cell %d killed the kernel or exhausted its memory; restarting it and replaying the "
+                         "cells before it", index)
+
+    def _record_death(self, cell, index):
+        self._count_restart(index)
+        cell.outputs.append(NotebookNode(output_type="error", ename=KERNEL_DIED[0], evalue=KERNEL_DIED[1],
+                                         traceback=[f"{KERNEL_DIED[0]}: {KERNEL_DIED[1]}"]))
+
+    def _restart_and_replay(self, index):
+        run_sync(self.km.restart_kernel)(now=True)
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        # Rebuild the state later cells need: every earlier code cell but tests and the cells that killed it
+        for earlier in range(index):
+            cell = self.nb.cells[earlier]
+            if cell.cell_type != "code" or is_grade(cell) or earlier in self._killers:
+                continue
+            try:
+                self.execute_cell(copy.deepcopy(cell), earlier, store_history=False)
+            except DeadKernelError:
+                self._count_restart(earlier)
+                return self._restart_and_replay(index)
+
+
+class ForgetDuplicateIds(NbGraderPreprocessor):
+    """Turn the cells that `DeduplicateIds` stripped into plain cells."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback: strip hidden tests, and reduce every test cell's traceback to its last line."""
+
+    def preprocess(self, nb, resources):
+        nb, resources = ClearHiddenTests(parent=self.parent).preprocess(nb, resources)
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not is_grade(cell):
+                continue
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    # a traceback quotes the failing line, which may be hidden; the message is written for students
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return nb, resources
