@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
 
-.PHONY: demo test release outputs clean
+.PHONY: demo test bench release outputs clean
 
 # The virtual environment, rebuilt when the pins change
 $(VENV)/.installed: requirements.txt
@@ -22,6 +22,10 @@ demo: $(VENV)/.installed
 # The kit's own tests: notebooks (nbval), release, grading
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# Speed, side by side in one run: the assignment's code against the kit's, grading time and throughput
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.run
 
 # Regenerate the student version after editing source/
 release: $(VENV)/.installed

@@ -1,32 +1,21 @@
-"""Autograding the sample submissions gives exactly the scores that samples/manifest.csv promises."""
-import nbformat
+"""Autograding the sample submissions gives exactly the scores that samples/manifest.csv promises,
+with several workers at once: on sqlite on one machine, and against a shared PostgreSQL gradebook as
+several machines would (here, a local server the test starts itself)."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
 import pytest
 
-from tools.grading import ASSIGNMENT, ROOT, build_submission, cell_scores, nbgrader, read_manifest
+from kit_checks import assert_expected_scores, autograded_cells
+from tools.grading import ASSIGNMENT, build_submission, cell_scores, make_course, read_manifest
+from tools.parallel_autograde import autograde_class, thread_env
 
 SAMPLES = read_manifest()
-
-
-def autograded_cells():
-    """(notebook, grade_id) -> points of every autograded test cell in the source notebooks."""
-    cells = {}
-    for path in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            grading = cell.metadata.get("nbgrader", {})
-            if grading.get("grade") and not grading.get("solution"):
-                cells[(path.stem, grading["grade_id"])] = grading["points"]
-    return cells
-
-
-@pytest.fixture(scope="module")
-def scores(course):
-    """Every sample autograded in one `nbgrader autograde` run: (student, notebook, cell) -> row."""
-    for sample in SAMPLES:
-        build_submission(sample, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
-                         course / "submitted" / sample.name / ASSIGNMENT)
-    result = nbgrader("autograde", ASSIGNMENT, "--force", course_root=course, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(f"sqlite:///{course / 'gradebook.db'}")}
 
 
 def test_manifest_names_real_cells():
@@ -36,14 +25,60 @@ def test_manifest_names_real_cells():
         assert sample.fails <= known, f"{sample.name}: unknown cells {sorted(sample.fails - known)} in samples/manifest.csv"
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
-def test_sample_gets_exactly_its_expected_scores(scores, sample):
-    """Does each autograded cell give full marks, or 0 where the manifest says the submission fails it?"""
-    wrong = []
-    for (notebook, cell), points in autograded_cells().items():
-        row = scores.get((sample.name, notebook, cell))
-        fails = "*" in sample.fails or f"{notebook}:{cell}" in sample.fails
-        expected = 0 if fails else points
-        if row is None or row["score"] != expected:
-            wrong.append(f"{notebook}:{cell} scored {row and row['score']}, expected {expected}")
-    assert not wrong, f"submission `{sample.name}`: " + "; ".join(wrong)
+def test_workers_share_the_cores():
+    """Does each of 2 workers on 2 cores get one thread for TensorFlow and BLAS, not two?"""
+    env = thread_env(workers=2, cores=2)
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+    assert thread_env(workers=1, cores=2)["TF_NUM_INTRAOP_THREADS"] == "2"
+
+
+def postgres_binary(name):
+    """A PostgreSQL server program, from PATH or Debian's versioned folder."""
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None)
+    return str(found) if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server on a Unix socket; yields its gradebook URL."""
+    if not postgres_binary("initdb"):
+        pytest.fail("PostgreSQL is not installed (Debian: apt-get install postgresql); .ci/run installs it")
+    # outside pytest's private temp folder, which the server's user could not enter
+    folder = Path(tempfile.mkdtemp(prefix="weight-init-pg-"))
+    # the server refuses to run as root: run it as the `postgres` user when we are root
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(folder, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data, log = folder / "data", folder / "server.log"
+    subprocess.run([*as_user, postgres_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "grader"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, postgres_binary("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start",
+                    "-o", f"-k {folder} -p {port} -c listen_addresses=''"], check=True, capture_output=True)
+    try:
+        import psycopg
+
+        with psycopg.connect(host=str(folder), port=port, user="grader", dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE weight_init")  # autocommit: it cannot run in a transaction
+        yield f"postgresql://grader@/weight_init?host={folder}&port={port}"
+    finally:
+        subprocess.run([*as_user, postgres_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_workers_grade_the_samples_right(tmp_path, request, database):
+    """Do 2 workers at once, on sqlite or on a shared PostgreSQL gradebook, give every sample its expected scores?"""
+    db_url = request.getfixturevalue("postgres") if database == "postgresql" else None
+    course = make_course(tmp_path, db_url=db_url)
+    for sample in SAMPLES:
+        build_submission(sample, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
+                         course / "submitted" / sample.name / ASSIGNMENT)
+    started = time.perf_counter()
+    autograde_class([s.name for s in SAMPLES], workers=2, course_root=course, db_url=db_url)
+    print(f"{database}: {len(SAMPLES)} submissions with 2 workers in {time.perf_counter() - started:.0f} s")
+    scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(db_url or f"sqlite:///{course / 'gradebook.db'}")}
+    for sample in SAMPLES:
+        assert_expected_scores(sample, scores)

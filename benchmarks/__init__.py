@@ -1,0 +1,1 @@
+"""`make bench`: timings of the kit against the assignment as written (see run.py)."""

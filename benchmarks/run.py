@@ -1,0 +1,120 @@
+"""`make bench`: the kit's speed, measured side by side in one run on this machine.
+
+1. The assignment's Part 3 code as written (`benchmarks/assignment_original.py`) against the kit's
+   Part 3 notebook on the full budget (same data, epochs, batch size, optimizer), as a ratio, with
+   both runs' test accuracies.
+2. Autograding one complete submission (all notebooks, kernel starts included): median of 5.
+3. Class throughput: 20 submissions with 1 and with 2 workers.
+4. Peak memory of a worker's largest process (its grading kernel).
+
+Times are wall-clock seconds; ratios are what to compare across machines.
+"""
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course
+from tools.parallel_autograde import autograde_class
+
+COMPLETE = Sample("complete", "solutions")
+ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
+KIT_ACCURACY = re.compile(r"^(Zeros|RandomNormal\(0, 0\.05\)|GlorotNormal|HeNormal)\s+[\d.]+\s+([\d.]+)$", re.MULTILINE)
+
+
+def full_budget_env():
+    return {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "WEIGHT_INIT_BUDGET")}
+
+
+def run_assignment_code():
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "benchmarks/assignment_original.py"], cwd=ROOT, env=full_budget_env(),
+                            capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, dict(ACCURACY.findall(result.stdout))
+
+
+def run_kit_part3(workdir):
+    """Execute a complete student's Part 3 as a student would, on the full budget."""
+    folder = workdir / "student"
+    shutil.copytree(ROOT / "release" / ASSIGNMENT, folder)
+    build_submission(COMPLETE, ROOT / "source" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT, folder)
+    nb = nbformat.read(folder / "part3_applying.ipynb", as_version=4)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(full_budget_env())
+    try:
+        started = time.perf_counter()
+        NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+        seconds = time.perf_counter() - started
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return seconds, dict(KIT_ACCURACY.findall(printed))
+
+
+def submit(course, names):
+    for name in names:
+        build_submission(COMPLETE, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
+                         course / "submitted" / name / ASSIGNMENT)
+
+
+def main():
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        assignment_s, assignment_acc = run_assignment_code()
+        kit_s, kit_acc = run_kit_part3(tmp)
+        print("1. Part 3 on the full budget (full MNIST, 5 epochs, batch 32, Adam)")
+        print(f"   assignment's code, 4 models:           {assignment_s:6.1f} s")
+        print(f"   kit's notebook, 5 models (+ your He):  {kit_s:6.1f} s")
+        print(f"   speed-up: {assignment_s / kit_s:.2f}x for the whole run, "
+              f"{(assignment_s / 4) / (kit_s / 5):.2f}x per model trained")
+        names = [("Zero", "Zeros"), ("Random", "RandomNormal(0, 0.05)"), ("Xavier", "GlorotNormal"), ("He", "HeNormal")]
+        for ours, kits in names:
+            print(f"   test accuracy {kits:<22} assignment {assignment_acc.get(ours, '?'):>7}   kit {kit_acc.get(kits, '?'):>7}")
+
+        course = make_course(tmp / "course")
+        singles = [f"single-{n}" for n in range(5)]
+        submit(course, singles)
+        single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
+        print("\n2. Autograding one complete submission (3 notebooks, grading budget)")
+        print(f"   median of 5: {statistics.median(single_times):.1f} s  (all: {', '.join(f'{t:.1f}' for t in single_times)})")
+
+        print("\n3. Class throughput, 20 complete submissions")
+        walls, peaks = {}, {}
+        for workers in (1, 2):
+            students = [f"w{workers}-{n:02d}" for n in range(20)]
+            submit(course, students)
+            walls[workers], peaks[workers] = autograde_in_subprocess(course, students, workers)
+            print(f"   {workers} worker{'s' if workers > 1 else ' '}: {walls[workers]:6.1f} s, "
+                  f"{20 / walls[workers] * 60:5.1f} submissions per minute")
+        print(f"   speed-up with 2 workers: {walls[1] / walls[2]:.2f}x (2.00x would be linear)")
+        print(f"   300 submissions with 2 workers: about {300 * walls[2] / 20 / 60:.0f} minutes")
+
+        print("\n4. Memory")
+        for workers, peak in peaks.items():
+            print(f"   {workers} worker{'s' if workers > 1 else ''}: largest grading process {peak:.0f} MB resident")
+        print(f"   each grading kernel is capped at {int(os.environ.get('WEIGHT_INIT_KERNEL_MEMORY', 4 * 2**30)) / 2**30:.0f} GiB "
+              "of address space (nbgrader_config.py)")
+
+
+def autograde_in_subprocess(course, students, workers):
+    """Grade with `tools.parallel_autograde` in its own process, so its memory peak is its own."""
+    result = subprocess.run([sys.executable, "-m", "tools.parallel_autograde", "--course", str(course),
+                             "--workers", str(workers), "--students", *students],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    seconds, peak = re.search(r": ([\d.]+) s, .* peak process memory (\d+) MB", result.stdout).groups()
+    return float(seconds), float(peak)
+
+
+if __name__ == "__main__":
+    main()
