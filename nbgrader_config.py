@@ -28,10 +28,11 @@ c.Execute.extra_arguments = [
     # straight to the process's stderr, which ipykernel would copy into whichever cell is running;
     # keep them in the grader's log instead
     "--IPKernelApp.capture_fd_output=False",
-    # Before any student code: a memory cap, the tamper checks, and cleanup after failed cells
+    # Before any student code: the memory cap below, and the tamper checks' view of NumPy and builtins
     f"--IPKernelApp.exec_files={os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tools', 'grading_kernel.py')}",
 ]
-# Address space per grading kernel: two workers stay far below a 24 GiB machine's memory
+# Address space per grading kernel (bytes): a runaway allocation raises MemoryError in its own cell,
+# and two workers stay far below a 24 GiB machine's memory
 os.environ.setdefault("WEIGHT_INIT_KERNEL_MEMORY", str(4 * 2**30))
 # Python warnings (Keras's among them) go to stderr too; kernels that nbgrader starts inherit these
 os.environ["PYTHONWARNINGS"] = "ignore"

@@ -2,6 +2,7 @@
 import re
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 from tools.grading import ASSIGNMENT, HIDDEN_BLOCK, ROOT
 
@@ -16,9 +17,8 @@ def autograded_cells():
     cells = {}
     for path in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            grading = cell.metadata.get("nbgrader", {})
-            if grading.get("grade") and not grading.get("solution"):
-                cells[(path.stem, grading["grade_id"])] = grading["points"]
+            if is_grade(cell) and not is_solution(cell):
+                cells[(path.stem, cell.metadata.nbgrader["grade_id"])] = cell.metadata.nbgrader["points"]
     return cells
 
 

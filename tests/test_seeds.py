@@ -11,6 +11,7 @@ submission three times).
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbgrader.utils import is_grade
 
 from kit_checks import NOTEBOOKS, SOURCE
 
@@ -23,7 +24,7 @@ def grade_id(cell):
 
 
 def is_test(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade", False) and cell.cell_type == "code"
+    return is_grade(cell) and cell.cell_type == "code"
 
 
 def errors(cell):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "weight_init"
@@ -46,10 +47,6 @@ def read_manifest(folder=SAMPLES, table="manifest.csv"):
     with open(folder / table, newline="") as f:
         return [Sample(row["submission"], row["starts_from"], set(row["fails"].split()), folder / row["submission"],
                        set((row.get("notebooks") or "*").split())) for row in csv.DictReader(f)]
-
-
-def is_solution(cell):
-    return cell.metadata.get("nbgrader", {}).get("solution", False)
 
 
 def model_answer(cell):
@@ -176,6 +173,7 @@ def make_course(dest, root=ROOT, db_url=None):
     source, and a release generated there, which also sets up the gradebook (sqlite in `dest`, or
     `db_url`)."""
     dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
     for folder in ["source", "tools"]:
         shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))

@@ -2,16 +2,16 @@
 `IPKernelApp.exec_files`), before any student code.
 
 - Caps the kernel's address space, so a runaway allocation raises MemoryError in its own cell
-  instead of taking the machine down.
-  (`RestartingExecute` then restarts the kernel, since the failed cell's frames may still hold
-  the memory.)
+  instead of taking the machine down (`RestartingExecute` then restarts the kernel, since IPython
+  keeps the failed cell's frames, and so the memory, alive).
 - Imports `integrity` first, so the tamper checks see NumPy and builtins as they really are.
 """
 import os
 import resource
 
-_limit = int(os.environ.get("WEIGHT_INIT_KERNEL_MEMORY", str(4 * 2**30)))
-resource.setrlimit(resource.RLIMIT_AS, (_limit, _limit))
+if os.environ.get("WEIGHT_INIT_KERNEL_MEMORY"):  # set in nbgrader_config.py
+    _limit = int(os.environ["WEIGHT_INIT_KERNEL_MEMORY"])
+    resource.setrlimit(resource.RLIMIT_AS, (_limit, _limit))
 
 try:
     import integrity  # noqa: F401  (beside the notebook being graded)
