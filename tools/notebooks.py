@@ -5,8 +5,8 @@
     python -m tools.notebooks refresh PATH...     # execute, keep the outputs of `# NBVAL_CHECK_OUTPUT` cells
 
 A cell's output is committed only if the cell starts with `# NBVAL_CHECK_OUTPUT`: those are the
-deterministic outputs that `pytest --nbval-lax` compares. Everything else is stripped, as are
-execution counts (but those of checked cells), JupyterLab's per-cell metadata and the kernel's version details.
+deterministic outputs that `pytest --nbval-lax` compares. Everything else is stripped, as are the
+execution counts of other cells, JupyterLab's per-cell metadata and the kernel's version details.
 """
 import argparse
 import os
