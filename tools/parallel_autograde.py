@@ -12,7 +12,7 @@ nbgrader's default sqlite gradebook takes one writer at a time; the workers' wri
 sqlite makes them wait their turn, which is fine on one machine. To grade one class from several
 machines, point every machine's workers at one PostgreSQL database with `--db` (nbgrader's
 `CourseDirectory.db_url`), after creating the assignment there once with
-`nbgrader generate_assignment weight_init --db URL`.
+`nbgrader generate_assignment weight_init --CourseDirectory.db_url=URL`.
 """
 import argparse
 import os
@@ -32,23 +32,22 @@ def thread_env(workers, cores=None):
             "OPENBLAS_NUM_THREADS": share, "MKL_NUM_THREADS": share}
 
 
-def autograde_class(students, workers=1, course_root=ROOT, db_url=None, extra_args=()):
+def autograde_class(students, workers=1, course_root=ROOT, db_url=None):
     """Autograde `students` with `workers` at once; return {student: seconds} and raise on failures."""
     env = thread_env(workers)
     args = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
 
     def grade(student):
         started = time.perf_counter()
-        nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force", *args, *extra_args,
-                 course_root=course_root, env=env)
-        return student, time.perf_counter() - started
+        nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force", *args, course_root=course_root, env=env)
+        return time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=workers) as pool:  # each thread drives one nbgrader process
         futures = {student: pool.submit(grade, student) for student in students}
     times, failures = {}, {}
     for student, future in futures.items():
         try:
-            times[student] = future.result()[1]
+            times[student] = future.result()
         except RuntimeError as error:  # the others are graded all the same
             failures[student] = str(error)
     if failures:
