@@ -7,6 +7,7 @@ lists it (0, or left for manual grading, as nbgrader does with a deleted test ce
 import html
 import re
 
+import nbformat
 import pytest
 
 from kit_checks import assert_expected_scores, secret_lines
@@ -47,8 +48,12 @@ def test_same_submission_grades_identically(bank_scores):
 
 def test_a_dead_kernel_costs_only_its_own_cells(graded_bank):
     """Is the kernel restarted after `os._exit`, with the cells after the crash still run?"""
-    notebook = (graded_bank / "autograded" / "kernel-dies-fails-gradient-tests" / ASSIGNMENT / "part1_understanding.ipynb").read_text()
-    assert "KernelDied" in notebook and "simulated_variance_matches_formula" in notebook
+    path = graded_bank / "autograded" / "kernel-dies-fails-gradient-tests" / ASSIGNMENT / "part1_understanding.ipynb"
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(path, as_version=4).cells}
+    killed = cells["first_layer_gradient_matches_numeric"]
+    assert any(o.get("ename") == "KernelDied" for o in killed.outputs), "the crashing cell should say the kernel died"
+    # a cell that never ran would score full marks all the same: check that the last one really ran
+    assert cells["simulated_variance_matches_formula"].execution_count is not None, "grading stopped at the crash"
 
 
 def visible_text(page):
