@@ -8,8 +8,10 @@ Keras, seeds nothing and reads no file. The notebooks set their seeds themselves
   and verified (checksums and class counts) before use.
 - `load_from_notebook(notebook, *names)` -> functions defined in another notebook
   (Part 3 takes your `he_normal_init` from Part 2 this way).
-- `current_budget()` -> the `Budget` Part 3 trains on: the assignment's full
-  run, or a smaller one while nbgrader executes the notebook.
+- `current_budget()` -> the `Budget` Parts 3 and 4 train on: the assignment's
+  full run, or a smaller one while nbgrader executes the notebook.
+- `Retrainer(model)` -> trains one compiled Keras model again and again from
+  fresh weights, so that Keras compiles its training step only once.
 """
 import contextlib
 import hashlib
@@ -115,8 +117,12 @@ def load_from_notebook(notebook, *names):
 
 @dataclass(frozen=True)
 class Budget:
-    """How much Part 3 trains: the first `train_samples` training and `test_samples` test images
-    (None: all of them), for `epochs` epochs."""
+    """How much Parts 3 and 4 train.
+
+    Part 3: the first `train_samples` training and `test_samples` test images (None: all of them),
+    for `epochs` epochs. Part 4: the 30-layer networks train on the first `deep_train_samples`
+    images for `deep_epochs` epochs, once per (optimizer, depth) in `depth_runs`.
+    """
 
     name: str
     train_samples: "int | None"
@@ -124,12 +130,17 @@ class Budget:
     epochs: int
     batch_size: int = 32
     validation_split: float = 0.2
+    deep_train_samples: int = 12_000
+    deep_epochs: int = 2
+    depth_runs: tuple = (("SGD", 30), ("Adam", 30), ("SGD", 5))
 
 
-# The assignment's experiment as written
+# The assignment's experiment as written; Part 4 as Glorot & Bengio (2010) and He et al. (2015) ran it
 FULL = Budget("full", train_samples=None, test_samples=None, epochs=5)
-# Small enough to grade a class quickly, large enough that He and Glorot still beat zero init by far
-GRADING = Budget("grading", train_samples=6000, test_samples=2000, epochs=1)
+# Small enough to grade a class quickly, large enough that He and Glorot still beat zero init by far,
+# and that a 30-layer ReLU network still trains from He init and stalls from Glorot init under SGD
+GRADING = Budget("grading", train_samples=6000, test_samples=2000, epochs=1, deep_epochs=1,
+                 depth_runs=(("SGD", 30),))
 
 
 def current_budget():
@@ -138,3 +149,22 @@ def current_budget():
     if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("WEIGHT_INIT_BUDGET") == "grading":
         return GRADING
     return FULL
+
+
+class Retrainer:
+    """Train one compiled Keras model several times, each time from the weights you give it and a
+    fresh optimizer state: the same as compiling a new model each time, but Keras traces the model's
+    training step (seconds for a deep network) only on the first `fit`."""
+
+    def __init__(self, model):
+        self.model = model
+        model.optimizer.build(model.trainable_variables)
+        self._fresh_optimizer = [variable.numpy() for variable in model.optimizer.variables]
+
+    def restart(self, weights):
+        """Set the model's weights to `weights` (as `get_weights()` returns them), reset the
+        optimizer (step count, momentum) and return the model, ready to `fit`."""
+        self.model.set_weights(weights)
+        for variable, value in zip(self.model.optimizer.variables, self._fresh_optimizer):
+            variable.assign(value)
+        return self.model
