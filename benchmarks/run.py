@@ -80,7 +80,7 @@ def main():
         singles = [f"single-{n}" for n in range(5)]
         submit(course, singles)
         single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
-        print("\n2. Autograding one complete submission (3 notebooks, grading budget)")
+        print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
         print(f"   median of 5: {statistics.median(single_times):.1f} s  (all: {', '.join(f'{t:.1f}' for t in single_times)})")
 
         print("\n3. Class throughput, 20 complete submissions")
