@@ -4,35 +4,96 @@
   error and 0 points, the kernel restarts, the earlier cells that set up state run again, and
   grading goes on. nbgrader's own `Execute` gives up on the whole submission instead. A cell that
   runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
+  It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
+  of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 4 s.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
 - `HideHiddenTests`: feedback shows neither the hidden tests' code nor the tracebacks that would
   quote it; a failed test shows only its error message.
 """
+import atexit
 import copy
+import os
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
+from traitlets import Bool
 
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
+# Sent to a submission's kernel before each of its notebooks but the first (see tools/grading_kernel.py)
+RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks()'
 
 
 class RestartingExecute(Execute):
-    """nbgrader's `Execute`, but a dead kernel or exhausted memory costs only the cell that caused it."""
+    """nbgrader's `Execute`, but a dead kernel or exhausted memory costs only the cell that caused it,
+    and the notebooks of one submission share a kernel."""
 
     max_restarts = 5  # per notebook: a notebook that keeps dying is given up on, as nbgrader would
 
+    one_kernel_per_submission = Bool(True, help=(
+        "Grade all notebooks of a submission in one kernel, reset between notebooks by "
+        "tools/grading_kernel.py (namespace, environment, working directory, warnings filters, modules "
+        "from the submission's folder, Keras's session). False: a fresh kernel for every notebook, "
+        "as nbgrader does.")).tag(config=True)
+
+    # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
+    # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter
+    # means a new nbgrader run, so the same folder graded again gets a new kernel too
+    _shared = None
+
     def preprocess(self, nb, resources=None, km=None):
-        self._killers, self._restarts = set(), 0
-        return super().preprocess(nb, resources, km)
+        self._killers, self._restarts, self._reset_first = set(), 0, False
+        if km is None and self.one_kernel_per_submission:
+            km = self._submission_kernel(os.path.abspath(resources["metadata"]["path"]))
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if not self.owns_km and self.kc is not None:  # the kernel stays; this notebook's client goes
+                self.kc.stop_channels()
+                self.kc = None
+
+    def _submission_kernel(self, folder):
+        """The kernel manager for the submission in `folder`: the running one if it has graded an
+        earlier notebook there in this run (to be reset first), else a new one; any other is shut down."""
+        shared = RestartingExecute._shared
+        if shared and shared[:2] == (self.parent, folder) and run_sync(shared[2].is_alive)():
+            self._reset_first = True
+            return shared[2]
+        if not shared:
+            atexit.register(RestartingExecute.shut_down_kernel)
+        RestartingExecute.shut_down_kernel()
+        RestartingExecute._shared = (self.parent, folder, self.create_kernel_manager())
+        return RestartingExecute._shared[2]
+
+    @staticmethod
+    def shut_down_kernel():
+        """Shut down the kernel of the last submission graded, if it still runs."""
+        if RestartingExecute._shared and run_sync(RestartingExecute._shared[2].is_alive)():
+            run_sync(RestartingExecute._shared[2].shutdown_kernel)(now=True)
+        RestartingExecute._shared = None
+
+    def _reset_kernel(self):
+        """Give this notebook the state of a fresh kernel; restart the kernel if the reset fails."""
+        try:  # silently: not a cell of the notebook, and nothing of it goes into the notebook
+            reply = self.wait_for_reply(self.kc.execute(RESET_CODE, silent=True, store_history=False))
+            failed = reply is None or reply["content"]["status"] != "ok"
+        except DeadKernelError:
+            failed = True
+        if failed:  # the last notebook's code broke something the reset needs: start afresh
+            self.log.warning("Could not reset the kernel between notebooks; restarting it")
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
 
     def preprocess_cell(self, cell, resources, index):
+        if self._reset_first:
+            self._reset_first = False
+            self._reset_kernel()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
