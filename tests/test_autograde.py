@@ -82,3 +82,18 @@ def test_two_workers_grade_the_samples_right(tmp_path, request, database):
     scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(db_url or f"sqlite:///{course / 'gradebook.db'}")}
     for sample in SAMPLES:
         assert_expected_scores(sample, scores)
+
+
+def test_a_submission_nbgrader_cannot_read_is_reported_and_the_others_graded(tmp_path):
+    """Does a worker report, by student, a submission nbgrader fails on, and grade the next one?"""
+    course = make_course(tmp_path)
+    complete = next(s for s in SAMPLES if s.name == "complete")
+    for name in ["broken-file", "complete"]:
+        build_submission(complete, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
+                         course / "submitted" / name / ASSIGNMENT)
+    (course / "submitted" / "broken-file" / ASSIGNMENT / "part1_understanding.ipynb").write_text("{ not json")
+    with pytest.raises(RuntimeError, match=r"(?s)1 of 2 submissions could not be graded: broken-file: .*NotJSONError"):
+        autograde_class(["broken-file", "complete"], workers=1, course_root=course)
+    scores = cell_scores(f"sqlite:///{course / 'gradebook.db'}")
+    graded = {r["notebook"] for r in scores if r["student"] == "complete" and r["score"] is not None}
+    assert graded == {"part1_understanding", "part2_techniques", "part3_applying", "part4_deep_networks"}

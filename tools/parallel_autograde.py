@@ -4,9 +4,12 @@
     python -m tools.parallel_autograde --workers 2 --students alice bob
     python -m tools.parallel_autograde --workers 8 --db postgresql://grader@dbhost/weight_init
 
-Each worker takes the next ungraded student and runs `nbgrader autograde weight_init --student=ID`.
-Workers split the machine's cores between them: TensorFlow, oneDNN and BLAS in each kernel get
-`cores // workers` threads, so that the workers don't fight over the cores.
+Each worker is a process that loads nbgrader and the course's `nbgrader_config.py` once, then grades
+the students it is handed one after another, as `nbgrader autograde weight_init --student=ID` would
+(through nbgrader's own Python API, which nbgrader's formgrader uses): nbgrader's start-up, about
+2.5 s, is paid once per worker instead of once per submission. Workers split the machine's cores
+between them: TensorFlow, oneDNN and BLAS in each grading kernel get `cores // workers` threads, so
+that the workers don't fight over the cores.
 
 nbgrader's default sqlite gradebook takes one writer at a time; the workers' writes are short and
 sqlite makes them wait their turn, which is fine on one machine. To grade one class from several
@@ -15,14 +18,18 @@ machines, point every machine's workers at one PostgreSQL database with `--db` (
 `nbgrader generate_assignment weight_init --CourseDirectory.db_url=URL`.
 """
 import argparse
+import functools
+import multiprocessing
 import os
 import resource
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from tools.grading import ASSIGNMENT, ROOT, nbgrader
+from tools.grading import ASSIGNMENT, ROOT
+from tools.nbgrader_plugins import RestartingExecute
 
 
 def thread_env(workers, cores=None):
@@ -32,28 +39,75 @@ def thread_env(workers, cores=None):
             "OPENBLAS_NUM_THREADS": share, "MKL_NUM_THREADS": share}
 
 
+def _start_worker(course_root, env):
+    """Set up a worker process: the environment its kernels inherit, and the course folder, where
+    nbgrader finds nbgrader_config.py."""
+    # nbgrader runs `alembic` from PATH when it creates a gradebook
+    os.environ.update(env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    os.chdir(course_root)
+
+
+@functools.cache
+def _nbgrader_api(db_url):
+    """This worker's nbgrader, configured by the course's nbgrader_config.py, made on first use."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.apps.baseapp import NbGrader
+
+    app = NbGrader()
+    app.initialize([f"--CourseDirectory.db_url={db_url}"] if db_url else [])
+    config = os.path.abspath("nbgrader_config.py")
+    if config not in app.loaded_config_files:  # nbgrader logs a broken config and carries on without it
+        raise RuntimeError(f"nbgrader could not load {config}")
+    return NbGraderAPI(app.coursedir, parent=app)
+
+
+def _grade(student, db_url):
+    """Autograde one student in this worker; return (seconds, None), or (seconds, what went wrong)."""
+    started = time.perf_counter()
+    try:
+        result = _nbgrader_api(db_url).autograde(ASSIGNMENT, student, force=True, create=True)
+        # nbgrader's log says what went wrong; its exception only says to read the log
+        error = None if result["success"] else (result.get("log") or result.get("error", "nbgrader failed"))[-3000:]
+    except Exception as exception:  # noqa: BLE001  (reported with the student; the others go on)
+        error = f"{type(exception).__name__}: {exception}"
+    finally:
+        RestartingExecute.shut_down_kernel()  # it would live on until the next student's first notebook
+    return time.perf_counter() - started, error
+
+
 def autograde_class(students, workers=1, course_root=ROOT, db_url=None):
     """Autograde `students` with `workers` at once; return {student: seconds} and raise on failures."""
-    env = thread_env(workers)
-    args = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
-
-    def grade(student):
-        started = time.perf_counter()
-        nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force", *args, course_root=course_root, env=env)
-        return time.perf_counter() - started
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # each thread drives one nbgrader process
-        futures = {student: pool.submit(grade, student) for student in students}
     times, failures = {}, {}
-    for student, future in futures.items():
-        try:
-            times[student] = future.result()
-        except RuntimeError as error:  # the others are graded all the same
-            failures[student] = str(error)
+    unfinished = _grade_in_pool(students, workers, course_root, db_url, times, failures)
+    # A worker process died (nbgrader itself, not a kernel: nbgrader survives those), and every
+    # submission not yet graded went with it. Grade those one by one, each in a worker of its own,
+    # so that only the submission that kills its worker is lost
+    for student in unfinished:
+        if _grade_in_pool([student], 1, course_root, db_url, times, failures):
+            failures[student] = "the worker process grading it died"
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(students)} submissions could not be graded: "
                            + "\n".join(f"{student}: {error}" for student, error in failures.items()))
     return times
+
+
+def _grade_in_pool(students, workers, course_root, db_url, times, failures):
+    """Grade `students` with `workers` worker processes, filling in `times` and `failures`; return
+    the students left ungraded because a worker process died."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or sockets inherited
+    unfinished = []
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(str(course_root), thread_env(workers))) as pool:
+        futures = {student: pool.submit(_grade, student, db_url) for student in students}
+        for student, future in futures.items():
+            try:
+                times[student], error = future.result()
+            except BrokenProcessPool:
+                unfinished.append(student)
+                continue
+            if error:
+                failures[student] = error  # the others are graded all the same
+    return unfinished
 
 
 def peak_child_memory_mb():
