@@ -139,7 +139,7 @@ class Budget:
 FULL = Budget("full", train_samples=None, test_samples=None, epochs=5)
 # Small enough to grade a class quickly, large enough that He and Glorot still beat zero init by far,
 # and that a 30-layer ReLU network still trains from He init and stalls from Glorot init under SGD
-GRADING = Budget("grading", train_samples=6000, test_samples=2000, epochs=1, deep_epochs=1,
+GRADING = Budget("grading", train_samples=3000, test_samples=2000, epochs=1, deep_epochs=1,
                  depth_runs=(("SGD", 30),))
 
 
@@ -154,12 +154,17 @@ def current_budget():
 class Retrainer:
     """Train one compiled Keras model several times, each time from the weights you give it and a
     fresh optimizer state: the same as compiling a new model each time, but Keras traces the model's
-    training step (seconds for a deep network) only on the first `fit`."""
+    training step (seconds for a deep network) only once, on the first `fit`, or never if the model
+    has been trained before."""
 
     def __init__(self, model):
         self.model = model
-        model.optimizer.build(model.trainable_variables)
-        self._fresh_optimizer = [variable.numpy() for variable in model.optimizer.variables]
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        # the state of an optimizer that has taken no step yet, whatever this one has done
+        fresh = type(model.optimizer).from_config(model.optimizer.get_config())
+        fresh.build(model.trainable_variables)
+        self._fresh_optimizer = [variable.numpy() for variable in fresh.variables]
 
     def restart(self, weights):
         """Set the model's weights to `weights` (as `get_weights()` returns them), reset the
