@@ -3,7 +3,9 @@
 1. The assignment's Part 3 code as written (`benchmarks/assignment_original.py`) against the kit's
    Part 3 notebook on the full budget (same data, epochs, batch size, optimizer), as a ratio, with
    both runs' test accuracies.
-2. Autograding one complete submission (all notebooks, kernel starts included): median of 5.
+2. Autograding one complete submission (all notebooks, kernel starts included): median of 5 in a
+   worker; and as one `nbgrader autograde` command, with the kit's one kernel per submission and
+   with nbgrader's kernel per notebook, side by side.
 3. Class throughput: 20 submissions with 1 and with 2 workers.
 4. Peak memory of a worker's largest process (its grading kernel).
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course
+from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader
 from tools.parallel_autograde import autograde_class
 
 COMPLETE = Sample("complete", "solutions")
@@ -81,8 +83,22 @@ def main():
         submit(course, singles)
         single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
         print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
-        print(f"   median of 5: {statistics.median(single_times):.1f} s  (all: {', '.join(f'{t:.1f}' for t in single_times)})")
-
+        print(f"   in a worker (nbgrader started once per worker), median of 5: {statistics.median(single_times):5.1f} s"
+              f"  (all: {', '.join(f'{t:.1f}' for t in single_times)})")
+        # One `nbgrader autograde` command, nbgrader's start-up included: the kit's one kernel per
+        # submission against nbgrader's kernel per notebook, alternating
+        commands = {"one kernel per submission": [], "a kernel per notebook": []}
+        for _ in range(3):
+            for way, times in commands.items():
+                option = f"--RestartingExecute.one_kernel_per_submission={way == 'one kernel per submission'}"
+                started = time.perf_counter()
+                nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", option, course_root=course)
+                times.append(time.perf_counter() - started)
+        for way, times in commands.items():
+            print(f"   `nbgrader autograde --student`, {way}, median of 3: {statistics.median(times):5.1f} s"
+                  f"  (all: {', '.join(f'{t:.1f}' for t in times)})")
+        shared, per_notebook = (statistics.median(times) for times in commands.values())
+        print(f"   one kernel per submission: {per_notebook / shared:.2f}x faster than a kernel per notebook")
         print("\n3. Class throughput, 20 complete submissions")
         walls, peaks = {}, {}
         for workers in (1, 2):
