@@ -37,10 +37,9 @@ class RestartingExecute(Execute):
     max_restarts = 5  # per notebook: a notebook that keeps dying is given up on, as nbgrader would
 
     one_kernel_per_submission = Bool(True, help=(
-        "Grade all notebooks of a submission in one kernel, reset between notebooks by "
-        "tools/grading_kernel.py (namespace, environment, working directory, warnings filters, modules "
-        "from the submission's folder, Keras's session). False: a fresh kernel for every notebook, "
-        "as nbgrader does.")).tag(config=True)
+        "Grade all notebooks of a submission in one kernel, which tools/grading_kernel.py resets to a "
+        "fresh kernel's state between notebooks. False: a new kernel for every notebook, as nbgrader "
+        "does.")).tag(config=True)
 
     # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
     # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter
@@ -65,8 +64,6 @@ class RestartingExecute(Execute):
         if shared and shared[:2] == (self.parent, folder) and run_sync(shared[2].is_alive)():
             self._reset_first = True
             return shared[2]
-        if not shared:
-            atexit.register(RestartingExecute.shut_down_kernel)
         RestartingExecute.shut_down_kernel()
         RestartingExecute._shared = (self.parent, folder, self.create_kernel_manager())
         return RestartingExecute._shared[2]
@@ -132,6 +129,9 @@ class RestartingExecute(Execute):
             except DeadKernelError:
                 self._count_restart(earlier)
                 return self._restart_and_replay(index)
+
+
+atexit.register(RestartingExecute.shut_down_kernel)  # the last submission's kernel
 
 
 class ForgetDuplicateIds(NbGraderPreprocessor):

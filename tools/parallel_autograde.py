@@ -24,9 +24,12 @@ import os
 import resource
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
+from sqlalchemy.exc import SAWarning
 
 from tools.grading import ASSIGNMENT, ROOT
 from tools.nbgrader_plugins import RestartingExecute
@@ -45,6 +48,9 @@ def _start_worker(course_root, env):
     # nbgrader runs `alembic` from PATH when it creates a gradebook
     os.environ.update(env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     os.chdir(course_root)
+    # nbgrader's API, unlike its command line, has SQLAlchemy warn three times per submission about
+    # objects "not in session"; the scores are written all the same (the tests read them back)
+    warnings.filterwarnings("ignore", category=SAWarning)
 
 
 @functools.cache
