@@ -5,7 +5,7 @@
   grading goes on. nbgrader's own `Execute` gives up on the whole submission instead. A cell that
   runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
-  of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 4 s.
+  of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
