@@ -87,15 +87,19 @@ def build_submission(sample, source_dir, release_dir, dest_dir):
             nbformat.write(nb, dest_dir / f"{name}.ipynb")
 
 
+def path_with_this_environment():
+    """PATH with this Python environment's bin folder first: nbgrader runs `alembic` from PATH when it
+    creates a gradebook, and must find this environment's."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def nbgrader(*args, course_root=ROOT, check=True, env=None):
     """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`, with `env`
     added to the environment. With `check`, a failure raises `RuntimeError` carrying the end of
     nbgrader's log.
     """
-    bin_dir = Path(sys.executable).parent
-    # nbgrader runs `alembic` from PATH when it creates a gradebook: use this environment's
-    env = {**os.environ, **(env or {}), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
+    env = {**os.environ, **(env or {}), "PATH": path_with_this_environment()}
+    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
     if "Exception while loading config file" in result.stderr:  # nbgrader logs it and carries on without it

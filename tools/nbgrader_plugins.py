@@ -84,8 +84,11 @@ class RestartingExecute(Execute):
             failed = True
         if failed:  # the last notebook's code broke something the reset needs: start afresh
             self.log.warning("Could not reset the kernel between notebooks; restarting it")
-            run_sync(self.km.restart_kernel)(now=True)
-            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._restart_kernel()
+
+    def _restart_kernel(self):
+        run_sync(self.km.restart_kernel)(now=True)
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
 
     def preprocess_cell(self, cell, resources, index):
         if self._reset_first:
@@ -117,8 +120,7 @@ class RestartingExecute(Execute):
                                          traceback=[f"{KERNEL_DIED[0]}: {KERNEL_DIED[1]}"]))
 
     def _restart_and_replay(self, index):
-        run_sync(self.km.restart_kernel)(now=True)
-        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self._restart_kernel()
         # Rebuild the state later cells need: every earlier code cell but tests and the cells that killed it
         for earlier in range(index):
             cell = self.nb.cells[earlier]

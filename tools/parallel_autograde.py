@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SAWarning
 
-from tools.grading import ASSIGNMENT, ROOT
+from tools.grading import ASSIGNMENT, ROOT, path_with_this_environment
 from tools.nbgrader_plugins import RestartingExecute
 
 
@@ -45,8 +45,7 @@ def thread_env(workers, cores=None):
 def _start_worker(course_root, env):
     """Set up a worker process: the environment its kernels inherit, and the course folder, where
     nbgrader finds nbgrader_config.py."""
-    # nbgrader runs `alembic` from PATH when it creates a gradebook
-    os.environ.update(env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    os.environ.update(env, PATH=path_with_this_environment())
     os.chdir(course_root)
     # nbgrader's API, unlike its command line, has SQLAlchemy warn three times per submission about
     # objects "not in session"; the scores are written all the same (the tests read them back)
