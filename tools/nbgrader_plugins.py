@@ -5,7 +5,8 @@
   grading goes on. nbgrader's own `Execute` gives up on the whole submission instead. A cell that
   runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
-  of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s.
+  of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s. The
+  kernels are forked from a process that has imported Keras already (`tools/preloaded_kernels.py`).
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
@@ -24,6 +25,8 @@ from traitlets import Bool
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
+from tools.preloaded_kernels import PreloadedKernelManager
+
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
 # Sent to a submission's kernel before each of its notebooks but the first (see tools/grading_kernel.py)
@@ -41,10 +44,19 @@ class RestartingExecute(Execute):
         "fresh kernel's state between notebooks. False: a new kernel for every notebook, as nbgrader "
         "does.")).tag(config=True)
 
+    preload_kernels = Bool(True, help=(
+        "Fork the kernels from a process that has imported Keras and TensorFlow once "
+        "(tools/preloaded_kernels.py). False: start every kernel afresh, as nbgrader does.")).tag(config=True)
+
     # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
     # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter
     # means a new nbgrader run, so the same folder graded again gets a new kernel too
     _shared = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.preload_kernels:  # (nbgrader's Execute passes its kernel manager class, over any config)
+            self.kernel_manager_class = PreloadedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self._killers, self._restarts, self._reset_first = set(), 0, False
