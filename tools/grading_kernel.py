@@ -5,6 +5,8 @@
   instead of taking the machine down (`RestartingExecute` then restarts the kernel, since IPython
   keeps the failed cell's frames, and so the memory, alive).
 - Imports `integrity` first, so the tamper checks see NumPy and builtins as they really are.
+- Has Keras build a model's optimizer before tracing its training step (see
+  `_build_optimizers_before_tracing`), which saves a second trace of every new model.
 - Registers `sys.modules["_grading_kernel"].between_notebooks()`: one kernel grades all the notebooks
   of a submission (`RestartingExecute`), and this gives each notebook after the first the state a
   fresh kernel would give it.
@@ -32,6 +34,7 @@ def _set_up():
         pass
     import numpy
 
+    _build_optimizers_before_tracing()
     folder, environ, path = os.getcwd(), dict(os.environ), list(sys.path)
     warning_filters, numpy_errors = list(warnings.filters), numpy.geterr()
     # what the tamper checks watch, and more: a replacement made by one notebook is not the next one's
@@ -56,7 +59,7 @@ def _set_up():
             if name != "integrity" and os.path.dirname(os.path.abspath(file)) == folder:
                 del sys.modules[name]
         if "keras" in sys.modules:  # names, seeds and graphs of the last notebook's models
-            sys.modules["keras"].backend.clear_session()
+            sys.modules["keras"].backend.clear_session(free_memory=False)  # collected below, after the reset
         if "tensorflow" in sys.modules:
             sys.modules["tensorflow"].config.run_functions_eagerly(False)
         if "matplotlib.pyplot" in sys.modules:
@@ -67,5 +70,26 @@ def _set_up():
     sys.modules["_grading_kernel"] = types.SimpleNamespace(between_notebooks=between_notebooks)
 
 
+def _build_optimizers_before_tracing():
+    """Keras's TensorFlow trainer creates a model's optimizer variables while it traces the model's
+    first training step, and TensorFlow then traces the step a second time (tensorflow/tensorflow#48851):
+    about 0.3 s for each of the 6 new models of Part 3. Building the optimizer just before, as Keras's
+    JAX and PyTorch trainers do, makes it one trace; the variables and the training are the same."""
+    import keras  # already imported when the kernel comes from tools/preloaded_kernels.py
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    make_train_function = TensorFlowTrainer.make_train_function
+
+    def build_optimizer_first(self, force=False):
+        optimizer = getattr(self, "optimizer", None)
+        if (self.train_function is None or force) and self.built and optimizer is not None and not optimizer.built:
+            optimizer.build(self.trainable_variables)
+        return make_train_function(self, force)
+
+    TensorFlowTrainer.make_train_function = build_optimizer_first
+
+
 _set_up()
-del _set_up
+del _set_up, _build_optimizers_before_tracing
