@@ -4,8 +4,9 @@
    Part 3 notebook on the full budget (same data, epochs, batch size, optimizer), as a ratio, with
    both runs' test accuracies.
 2. Autograding one complete submission (all notebooks, kernel starts included): median of 5 in a
-   worker; and as one `nbgrader autograde` command, with the kit's one kernel per submission and
-   with nbgrader's kernel per notebook, side by side.
+   worker, with kernels forked from a preloaded zygote and with kernels started afresh; and as one
+   `nbgrader autograde` command, with the kit's one kernel per submission and with nbgrader's kernel
+   per notebook, side by side.
 3. Class throughput: 20 submissions with 1 and with 2 workers.
 4. Peak memory of a worker's largest process (its grading kernel).
 
@@ -82,9 +83,15 @@ def main():
         singles = [f"single-{n}" for n in range(5)]
         submit(course, singles)
         single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
+        plain_times = sorted(autograde_class(singles, workers=1, course_root=course,
+                                             options=["--RestartingExecute.preload_kernels=False"]).values())
         print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
-        print(f"   in a worker (nbgrader started once per worker), median of 5: {statistics.median(single_times):5.1f} s"
-              f"  (all: {', '.join(f'{t:.1f}' for t in single_times)})")
+        for way, times in [("kernels forked from a preloaded zygote (the kit's default)", single_times),
+                           ("kernels started afresh (preload_kernels=False)", plain_times)]:
+            print(f"   in a worker, {way}, median of 5: {statistics.median(times):5.1f} s"
+                  f"  (all: {', '.join(f'{t:.1f}' for t in times)})")
+        print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(single_times):.2f}x faster "
+              "(the first submission of a worker also starts the zygote)")
         # One `nbgrader autograde` command, nbgrader's start-up included: the kit's one kernel per
         # submission against nbgrader's kernel per notebook, alternating
         commands = {"one kernel per submission": [], "a kernel per notebook": []}

@@ -53,24 +53,25 @@ def _start_worker(course_root, env):
 
 
 @functools.cache
-def _nbgrader_api(db_url):
-    """This worker's nbgrader, configured by the course's nbgrader_config.py, made on first use."""
+def _nbgrader_api(db_url, options=()):
+    """This worker's nbgrader, configured by the course's nbgrader_config.py and `options` (nbgrader
+    command-line options), made on first use."""
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
 
     app = NbGrader()
-    app.initialize([f"--CourseDirectory.db_url={db_url}"] if db_url else [])
+    app.initialize(([f"--CourseDirectory.db_url={db_url}"] if db_url else []) + list(options))
     config = os.path.abspath("nbgrader_config.py")
     if config not in app.loaded_config_files:  # nbgrader logs a broken config and carries on without it
         raise RuntimeError(f"nbgrader could not load {config}")
     return NbGraderAPI(app.coursedir, parent=app)
 
 
-def _grade(student, db_url):
+def _grade(student, db_url, options=()):
     """Autograde one student in this worker; return (seconds, None), or (seconds, what went wrong)."""
     started = time.perf_counter()
     try:
-        result = _nbgrader_api(db_url).autograde(ASSIGNMENT, student, force=True, create=True)
+        result = _nbgrader_api(db_url, options).autograde(ASSIGNMENT, student, force=True, create=True)
         # nbgrader's log says what went wrong; its exception only says to read the log
         error = None if result["success"] else (result.get("log") or result.get("error", "nbgrader failed"))[-3000:]
     except Exception as exception:  # noqa: BLE001  (reported with the student; the others go on)
@@ -80,15 +81,16 @@ def _grade(student, db_url):
     return time.perf_counter() - started, error
 
 
-def autograde_class(students, workers=1, course_root=ROOT, db_url=None):
-    """Autograde `students` with `workers` at once; return {student: seconds} and raise on failures."""
+def autograde_class(students, workers=1, course_root=ROOT, db_url=None, options=()):
+    """Autograde `students` with `workers` at once; return {student: seconds} and raise on failures.
+    `options`: nbgrader command-line options for every worker, e.g. ("--Execute.timeout=60",)."""
     times, failures = {}, {}
-    unfinished = _grade_in_pool(students, workers, course_root, db_url, times, failures)
+    unfinished = _grade_in_pool(students, workers, course_root, db_url, options, times, failures)
     # A worker process died (nbgrader itself, not a kernel: nbgrader survives those), and every
     # submission not yet graded went with it. Grade those one by one, each in a worker of its own,
     # so that only the submission that kills its worker is lost
     for student in unfinished:
-        if _grade_in_pool([student], 1, course_root, db_url, times, failures):
+        if _grade_in_pool([student], 1, course_root, db_url, options, times, failures):
             failures[student] = "the worker process grading it died"
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(students)} submissions could not be graded: "
@@ -96,14 +98,14 @@ def autograde_class(students, workers=1, course_root=ROOT, db_url=None):
     return times
 
 
-def _grade_in_pool(students, workers, course_root, db_url, times, failures):
+def _grade_in_pool(students, workers, course_root, db_url, options, times, failures):
     """Grade `students` with `workers` worker processes, filling in `times` and `failures`; return
     the students left ungraded because a worker process died."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or sockets inherited
     unfinished = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                              initargs=(str(course_root), thread_env(workers))) as pool:
-        futures = {student: pool.submit(_grade, student, db_url) for student in students}
+        futures = {student: pool.submit(_grade, student, db_url, tuple(options)) for student in students}
         for student, future in futures.items():
             try:
                 times[student], error = future.result()
