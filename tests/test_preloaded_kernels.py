@@ -35,7 +35,7 @@ def run(code, kernel_manager_class, folder):
 
 
 def printed(outputs):
-    return "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
+    return "".join(output.text for output in outputs if output.get("name") == "stdout")
 
 
 @pytest.fixture(autouse=True)
