@@ -58,6 +58,10 @@ def run_kit_part3(workdir):
     return seconds, dict(KIT_ACCURACY.findall(printed))
 
 
+def median_and_all(times):
+    return f"{statistics.median(times):5.1f} s  (all: {', '.join(f'{t:.1f}' for t in times)})"
+
+
 def submit(course, names):
     for name in names:
         build_submission(COMPLETE, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
@@ -88,8 +92,7 @@ def main():
         print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
         for way, times in [("kernels forked from a preloaded zygote (the kit's default)", single_times),
                            ("kernels started afresh (preload_kernels=False)", plain_times)]:
-            print(f"   in a worker, {way}, median of 5: {statistics.median(times):5.1f} s"
-                  f"  (all: {', '.join(f'{t:.1f}' for t in times)})")
+            print(f"   in a worker, {way}, median of 5: {median_and_all(times)}")
         print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(single_times):.2f}x faster "
               "(the first submission of a worker also starts the zygote)")
         # One `nbgrader autograde` command, nbgrader's start-up included: the kit's one kernel per
@@ -102,8 +105,7 @@ def main():
                 nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", option, course_root=course)
                 times.append(time.perf_counter() - started)
         for way, times in commands.items():
-            print(f"   `nbgrader autograde --student`, {way}, median of 3: {statistics.median(times):5.1f} s"
-                  f"  (all: {', '.join(f'{t:.1f}' for t in times)})")
+            print(f"   `nbgrader autograde --student`, {way}, median of 3: {median_and_all(times)}")
         shared, per_notebook = (statistics.median(times) for times in commands.values())
         print(f"   one kernel per submission: {per_notebook / shared:.2f}x faster than a kernel per notebook")
         print("\n3. Class throughput, 20 complete submissions")
