@@ -15,6 +15,7 @@ with another gets a new zygote, and a kernel the zygote cannot start is started 
 a warning in the log.
 """
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -46,6 +47,7 @@ class Zygote:
         self.replies = os.fdopen(read_fd)
         self.lock = threading.Lock()
         if self.replies.readline().strip() != "ready":
+            self.close()
             raise ZygoteError(f"the zygote exited while importing (exit code {self.process.wait()})")
 
     def fork(self, argv, cwd, env):
@@ -62,13 +64,13 @@ class Zygote:
         return int(reply)
 
     def close(self):
-        if self.process.poll() is None:
+        with contextlib.suppress(OSError):  # (a dead zygote's pipe may still hold a request)
             self.process.stdin.close()  # the zygote ends; the kernels it started are not its to end
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.replies.close()
 
 
