@@ -167,7 +167,10 @@ class Retrainer:
 
     def __init__(self, model):
         self.model = model
-        optimizer = model.optimizer
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            raise TypeError(f"Retrainer needs a compiled Keras model; got {type(model).__name__} without an optimizer "
+                            "(call model.compile first)")
         if optimizer.built:  # it has trained: a new optimizer of the same config has the fresh state
             optimizer = type(optimizer).from_config(optimizer.get_config())
         # Built before the first `fit`, the optimizer's variables are not created while Keras traces

@@ -4,7 +4,7 @@ import types
 def edit(notebooks):
     """The student skips training and types in plausible numbers."""
     for cell in notebooks["part3_applying"].cells:
-        if "histories, results = {}, {}" in cell.source:
+        if "histories, results, retrainer = {}, {}, None" in cell.source:
             cell.source = (
                 "initializers = {'Zeros': None, 'RandomNormal(0, 0.05)': None, 'GlorotNormal': None, 'HeNormal': None,\n"
                 "                'your he_normal_init': None}\n"
