@@ -36,12 +36,25 @@ def test_wrong_class_counts_are_refused():
 
 
 def test_missing_file_falls_back_to_keras_with_a_message(tmp_path, monkeypatch, capsys):
-    """Without the file, does load_mnist say so and use keras.datasets.mnist?"""
-    fallback = object()
-    fake_keras = types.SimpleNamespace(datasets=types.SimpleNamespace(mnist=types.SimpleNamespace(load_data=lambda: fallback)))
+    """Without the file, does load_mnist say so and use keras.datasets.mnist, sliced as asked?"""
+    keras_arrays = (np.arange(6), np.arange(6) % 2), (np.arange(4), np.arange(4) % 2)
+    fake_keras = types.SimpleNamespace(datasets=types.SimpleNamespace(mnist=types.SimpleNamespace(load_data=lambda: keras_arrays)))
     monkeypatch.setitem(sys.modules, "keras", fake_keras)
-    assert lab_utils.load_mnist(tmp_path / "absent.npz") is fallback
+    (x_train, y_train), (x_test, y_test) = lab_utils.load_mnist(tmp_path / "absent.npz", train_samples=3)
+    assert x_train.tolist() == [0, 1, 2] and y_train.tolist() == [0, 1, 0] and x_test.tolist() == [0, 1, 2, 3]
     assert "not found; falling back to keras.datasets.mnist.load_data()" in capsys.readouterr().out
+
+
+def test_first_images_are_returned_as_copies():
+    """Does load_mnist(train_samples=..., test_samples=...) give the first images of the full arrays, as
+    arrays of their own that the next call does not see changed?"""
+    (x_full, y_full), (x_test_full, _) = lab_utils.load_mnist()
+    (x_train, y_train), (x_test, y_test) = lab_utils.load_mnist(train_samples=100, test_samples=10)
+    assert x_train.shape == (100, 28, 28) and y_train.shape == (100,) and x_test.shape == (10, 28, 28) and y_test.shape == (10,)
+    assert np.array_equal(x_train, x_full[:100]) and np.array_equal(y_train, y_full[:100]) and np.array_equal(x_test, x_test_full[:10])
+    first = x_train.copy()
+    x_train[:] = 0
+    assert np.array_equal(lab_utils.load_mnist(train_samples=100)[0][0], first)
 
 
 def test_conversion_reproduces_the_shipped_arrays():

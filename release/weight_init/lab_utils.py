@@ -5,7 +5,8 @@ Keras, seeds nothing and reads no file. The notebooks set their seeds themselves
 
 - `load_mnist()` -> `(x_train, y_train), (x_test, y_test)`, uint8, as Keras's
   `mnist.load_data()` returns them, read from `data/mnist.npz` beside this file
-  and verified (checksums and class counts) before first use.
+  and verified (checksums and class counts) before first use; `train_samples` and
+  `test_samples` ask for the first images only.
 - `load_from_notebook(notebook, *names)` -> functions defined in another notebook
   (Part 3 takes your `he_normal_init` from Part 2 this way).
 - `current_budget()` -> the `Budget` Parts 3 and 4 train on: the assignment's
@@ -64,8 +65,9 @@ def verify_mnist(arrays):
             raise CorruptDataError(f"MNIST `{name}` has checksum {digest[:12]}..., expected {expected[:12]}...")
 
 
-def load_mnist(path=MNIST_PATH):
-    """Return `(x_train, y_train), (x_test, y_test)` of the full MNIST as uint8 arrays.
+def load_mnist(path=MNIST_PATH, *, train_samples=None, test_samples=None):
+    """Return `(x_train, y_train), (x_test, y_test)` of MNIST as uint8 arrays: the first
+    `train_samples` training and `test_samples` test images (None: all of them).
 
     Reads the file shipped with the assignment and verifies it, once per kernel; every call returns
     arrays of its own. If the file is missing, falls back to `keras.datasets.mnist.load_data()`,
@@ -77,7 +79,8 @@ def load_mnist(path=MNIST_PATH):
               "which needs internet access. Restore the file from the course repository to work offline.")
         import keras  # only here: the module itself stays free of TensorFlow
 
-        return keras.datasets.mnist.load_data()
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        return (x_train[:train_samples], y_train[:train_samples]), (x_test[:test_samples], y_test[:test_samples])
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)  # a file replaced since is read again
     if key not in _verified_mnist:
@@ -89,9 +92,11 @@ def load_mnist(path=MNIST_PATH):
             raise CorruptDataError(f"{path} is damaged ({error}). Restore it from the course repository, "
                                    "or rebuild it with `python -m tools.prepare_mnist`.") from None
         _verified_mnist[key] = arrays
-    # copies: what one caller does to its arrays, the next caller never sees
-    arrays = {name: array.copy() for name, array in _verified_mnist[key].items()}
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    arrays = _verified_mnist[key]
+    # copies (of only what is asked for): what one caller does to its arrays, the next caller never sees
+    train, test = slice(train_samples), slice(test_samples)
+    return ((arrays["x_train"][train].copy(), arrays["y_train"][train].copy()),
+            (arrays["x_test"][test].copy(), arrays["y_test"][test].copy()))
 
 
 def load_from_notebook(notebook, *names):
