@@ -1,11 +1,10 @@
 """lab_utils.Retrainer: training one compiled model again from new weights gives what training the
-new model itself gives (Part 3's comparison and Part 4's runs rely on it), with one trace."""
+new model itself gives (Part 3's comparison and Part 4's runs rely on it)."""
+import keras
 import numpy as np
 import pytest
 
 import lab_utils
-
-keras = pytest.importorskip("keras")
 
 
 def small_model(initializer):
