@@ -74,13 +74,23 @@ def load_mnist(path=MNIST_PATH, *, train_samples=None, test_samples=None):
     which downloads.
     """
     path = Path(path)
-    if not path.exists():
+    if path.exists():
+        arrays = _verified_arrays(path)
+    else:
         print(f"MNIST file {path} not found; falling back to keras.datasets.mnist.load_data(), "
               "which needs internet access. Restore the file from the course repository to work offline.")
         import keras  # only here: the module itself stays free of TensorFlow
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        return (x_train[:train_samples], y_train[:train_samples]), (x_test[:test_samples], y_test[:test_samples])
+        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    # copies (of only what is asked for): what one caller does to its arrays, the next caller never sees
+    train, test = slice(train_samples), slice(test_samples)
+    return ((arrays["x_train"][train].copy(), arrays["y_train"][train].copy()),
+            (arrays["x_test"][test].copy(), arrays["y_test"][test].copy()))
+
+
+def _verified_arrays(path):
+    """The arrays of the MNIST file `path`, decompressed and verified once per kernel."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)  # a file replaced since is read again
     if key not in _verified_mnist:
@@ -92,11 +102,7 @@ def load_mnist(path=MNIST_PATH, *, train_samples=None, test_samples=None):
             raise CorruptDataError(f"{path} is damaged ({error}). Restore it from the course repository, "
                                    "or rebuild it with `python -m tools.prepare_mnist`.") from None
         _verified_mnist[key] = arrays
-    arrays = _verified_mnist[key]
-    # copies (of only what is asked for): what one caller does to its arrays, the next caller never sees
-    train, test = slice(train_samples), slice(test_samples)
-    return ((arrays["x_train"][train].copy(), arrays["y_train"][train].copy()),
-            (arrays["x_test"][test].copy(), arrays["y_test"][test].copy()))
+    return _verified_mnist[key]
 
 
 def load_from_notebook(notebook, *names):
