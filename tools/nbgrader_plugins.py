@@ -7,6 +7,7 @@
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
   of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s. The
   kernels are forked from a process that has imported Keras already (`tools/preloaded_kernels.py`).
+  A kernel that dies while starting (a port race between workers) is started again on new ports.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
@@ -38,6 +39,7 @@ class RestartingExecute(Execute):
     and the notebooks of one submission share a kernel."""
 
     max_restarts = 5  # per notebook: a notebook that keeps dying is given up on, as nbgrader would
+    start_attempts = 3  # per kernel start: see start_new_kernel_client
 
     one_kernel_per_submission = Bool(True, help=(
         "Grade all notebooks of a submission in one kernel, which tools/grading_kernel.py resets to a "
@@ -68,6 +70,27 @@ class RestartingExecute(Execute):
             if not self.owns_km and self.kc is not None:  # the kernel stays; this notebook's client goes
                 self.kc.stop_channels()
                 self.kc = None
+
+    def start_new_kernel_client(self):
+        """nbclient's, but a kernel that dies before it is ready is started again, on new ports.
+        jupyter_client chooses a kernel's ports by binding and freeing them in the grading process; a
+        kernel that another worker started in the meantime can take one, and the new kernel dies with
+        "Address already in use" before running any student code (jupyter_client#487)."""
+        for attempt in range(1, self.start_attempts + 1):
+            km = self.km
+            try:
+                return super().start_new_kernel_client()  # (nbclient's setup_kernel calls this one)
+            except RuntimeError as error:
+                # nbclient's only sign of a kernel that died, as opposed to one that hangs, is the message
+                if attempt == self.start_attempts or not str(error).startswith("Kernel died"):
+                    raise
+            self.log.warning("The kernel died while starting; starting it again on new ports (attempt %d of %d)",
+                             attempt + 1, self.start_attempts)
+            # nbclient has cleaned up the dead kernel's manager for good: a new one, with new ports
+            self.create_kernel_manager()
+            if RestartingExecute._shared and RestartingExecute._shared[2] is km:
+                RestartingExecute._shared = (*RestartingExecute._shared[:2], self.km)
+            self.start_new_kernel()
 
     def _submission_kernel(self, folder):
         """The kernel manager for the submission in `folder`: the running one if it has graded an

@@ -1,0 +1,61 @@
+"""A grading kernel that dies before it is ready, because another process took one of the ports that
+jupyter_client chose for it (two workers start kernels at the same moment), is started again on new
+ports, and the submission is graded; one that keeps dying is given up on with nbclient's error."""
+import socket
+
+import nbformat
+import pytest
+from jupyter_client.connect import LocalPortCache
+
+import tools.preloaded_kernels as preloaded
+from tools.nbgrader_plugins import RestartingExecute
+
+
+@pytest.fixture
+def taken_port():
+    """A port that another process holds (here, this one): a kernel told to bind it dies starting."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def no_kernel_left():
+    yield
+    RestartingExecute.shut_down_kernel()
+    preloaded.stop_zygote()
+
+
+def hand_out(monkeypatch, taken_port, times):
+    """Have jupyter_client's port cache give `taken_port` as the shell port of the next `times` kernels;
+    return the list of kernel starts."""
+    choose = LocalPortCache.find_available_port
+    calls = []
+
+    def find_available_port(self, ip):
+        calls.append(ip)
+        return taken_port if len(calls) % 5 == 1 and len(calls) <= 5 * times else choose(self, ip)
+
+    monkeypatch.setattr(LocalPortCache, "find_available_port", find_available_port)
+    return calls
+
+
+def grade(folder):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    RestartingExecute(timeout=60, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(folder)}})
+    return nb.cells[0].outputs
+
+
+def test_a_kernel_that_dies_starting_is_started_again_on_new_ports(tmp_path, monkeypatch, taken_port):
+    calls = hand_out(monkeypatch, taken_port, times=1)
+    outputs = grade(tmp_path)
+    assert [o.get("text") for o in outputs] == ["42\n"]
+    assert len(calls) == 10, "not started exactly twice"
+
+
+def test_a_kernel_that_keeps_dying_is_given_up_on(tmp_path, monkeypatch, taken_port):
+    calls = hand_out(monkeypatch, taken_port, times=RestartingExecute.start_attempts)
+    with pytest.raises(RuntimeError, match="Kernel died before replying to kernel_info"):
+        grade(tmp_path)
+    assert len(calls) == 5 * RestartingExecute.start_attempts
