@@ -29,7 +29,7 @@ def no_kernel_left():
 
 def hand_out(monkeypatch, taken_port, times):
     """Have jupyter_client's port cache give `taken_port` as the shell port of the next `times` kernels;
-    return the list of kernel starts."""
+    return the list of ports asked for, five per kernel start."""
     choose = LocalPortCache.find_available_port
     calls = []
 
