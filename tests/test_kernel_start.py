@@ -1,6 +1,9 @@
 """A grading kernel that dies before it is ready, because another process took one of the ports that
 jupyter_client chose for it (two workers start kernels at the same moment), is started again on new
 ports, and the submission is graded; one that keeps dying is given up on with nbclient's error."""
+import contextlib
+import os
+import signal
 import socket
 
 import nbformat
@@ -59,3 +62,33 @@ def test_a_kernel_that_keeps_dying_is_given_up_on(tmp_path, monkeypatch, taken_p
     with pytest.raises(RuntimeError, match="Kernel died before replying to kernel_info"):
         grade(tmp_path)
     assert len(calls) == 5 * RestartingExecute.start_attempts
+
+
+# A submission's cell that leaves behind a process of its own holding the kernel's ports (a fork
+# inherits the kernel's sockets), then kills the kernel: a restart on the same ports would die
+KILL_THE_KERNEL_KEEPING_ITS_PORTS = """
+import os, time
+holder = os.fork()
+if holder == 0:
+    os.setsid()  # out of the kernel's process group, which jupyter_client kills
+    time.sleep(60)
+    os._exit(0)
+with open("holder.pid", "w") as file:
+    file.write(str(holder))
+os._exit(1)
+"""
+
+
+def test_a_kernel_restarted_where_its_ports_are_still_taken_gets_new_ones(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in
+                                         ("x = 6", KILL_THE_KERNEL_KEEPING_ITS_PORTS, "print(x * 7)")])
+    try:
+        RestartingExecute(timeout=60, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    finally:
+        holder = tmp_path / "holder.pid"
+        if holder.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(holder.read_text()), signal.SIGKILL)
+    assert holder.exists(), "the cell did not run"
+    assert nb.cells[1].outputs[-1].ename == "KernelDied"
+    assert [o.get("text") for o in nb.cells[2].outputs] == ["42\n"]  # the earlier cell replayed, then this one

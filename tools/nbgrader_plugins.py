@@ -7,7 +7,8 @@
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
   of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s. The
   kernels are forked from a process that has imported Keras already (`tools/preloaded_kernels.py`).
-  A kernel that dies while starting (a port race between workers) is started again on new ports.
+  A kernel that dies while starting (a port race between workers, or a process that the last
+  kernel's code left holding its ports) is started again on new ports.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
@@ -122,8 +123,11 @@ class RestartingExecute(Execute):
             self._restart_kernel()
 
     def _restart_kernel(self):
+        """Restart the kernel on its ports, or on new ones if it dies starting there: the code that
+        killed the last kernel may have left a process behind that holds them."""
+        self.kc.stop_channels()
         run_sync(self.km.restart_kernel)(now=True)
-        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self.start_new_kernel_client()
 
     def preprocess_cell(self, cell, resources, index):
         if self._reset_first:
