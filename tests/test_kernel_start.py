@@ -1,6 +1,7 @@
 """A grading kernel that dies before it is ready, because another process took one of the ports that
 jupyter_client chose for it (two workers start kernels at the same moment), is started again on new
-ports, and the submission is graded; one that keeps dying is given up on with nbclient's error."""
+ports, and the submission is graded; one that keeps dying is given up on with nbclient's error. The
+same holds for a kernel restarted after a cell killed it, when that cell left a process holding its ports."""
 import contextlib
 import os
 import signal
