@@ -45,23 +45,24 @@ def hand_out(monkeypatch, taken_port, times):
     return calls
 
 
-def grade(folder):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+def grade(folder, *codes):
+    """Grade a notebook of one code cell per `codes` in `folder` with the kit's Execute; return its cells."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in codes])
     RestartingExecute(timeout=60, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(folder)}})
-    return nb.cells[0].outputs
+    return nb.cells
 
 
 def test_a_kernel_that_dies_starting_is_started_again_on_new_ports(tmp_path, monkeypatch, taken_port):
     calls = hand_out(monkeypatch, taken_port, times=1)
-    outputs = grade(tmp_path)
-    assert [o.get("text") for o in outputs] == ["42\n"]
+    cells = grade(tmp_path, "print(6 * 7)")
+    assert [o.get("text") for o in cells[0].outputs] == ["42\n"]
     assert len(calls) == 10, "not started exactly twice"
 
 
 def test_a_kernel_that_keeps_dying_is_given_up_on(tmp_path, monkeypatch, taken_port):
     calls = hand_out(monkeypatch, taken_port, times=RestartingExecute.start_attempts)
     with pytest.raises(RuntimeError, match="Kernel died before replying to kernel_info"):
-        grade(tmp_path)
+        grade(tmp_path, "print(6 * 7)")
     assert len(calls) == 5 * RestartingExecute.start_attempts
 
 
@@ -81,15 +82,13 @@ os._exit(1)
 
 
 def test_a_kernel_restarted_where_its_ports_are_still_taken_gets_new_ones(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in
-                                         ("x = 6", KILL_THE_KERNEL_KEEPING_ITS_PORTS, "print(x * 7)")])
     try:
-        RestartingExecute(timeout=60, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+        cells = grade(tmp_path, "x = 6", KILL_THE_KERNEL_KEEPING_ITS_PORTS, "print(x * 7)")
     finally:
         holder = tmp_path / "holder.pid"
         if holder.exists():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(holder.read_text()), signal.SIGKILL)
     assert holder.exists(), "the cell did not run"
-    assert nb.cells[1].outputs[-1].ename == "KernelDied"
-    assert [o.get("text") for o in nb.cells[2].outputs] == ["42\n"]  # the earlier cell replayed, then this one
+    assert cells[1].outputs[-1].ename == "KernelDied"
+    assert [o.get("text") for o in cells[2].outputs] == ["42\n"]  # the earlier cell replayed, then this one
