@@ -13,12 +13,16 @@ Keras, seeds nothing and reads no file. The notebooks set their seeds themselves
   full run, or a smaller one while nbgrader executes the notebook.
 - `Retrainer(model)` -> trains one compiled Keras model again and again from
   fresh weights, so that Keras compiles its training step only once.
+- `quiet_tensorflow_start()` -> a context for importing Keras and TensorFlow
+  without the log lines TensorFlow's C++ core writes to stderr as it starts.
 """
 import contextlib
 import hashlib
 import io
 import json
 import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +151,7 @@ class Budget:
     train_samples: "int | None"
     test_samples: "int | None"
     epochs: int
+    verbose: int = 2  # Keras's `fit(verbose=...)`: 2 prints a line per epoch, 0 nothing
     batch_size: int = 32
     validation_split: float = 0.2
     deep_train_samples: int = 12_000
@@ -158,7 +163,8 @@ class Budget:
 FULL = Budget("full", train_samples=None, test_samples=None, epochs=5)
 # Small enough to grade a class quickly, large enough that He and Glorot still beat zero init by far,
 # and that a 30-layer ReLU network still trains from He init and stalls from Glorot init under SGD
-GRADING = Budget("grading", train_samples=3000, test_samples=2000, epochs=1, deep_epochs=1,
+# (and quiet: a grader reads no progress lines)
+GRADING = Budget("grading", train_samples=3000, test_samples=2000, epochs=1, verbose=0, deep_epochs=1,
                  depth_runs=(("SGD", 30),))
 
 
@@ -196,3 +202,41 @@ class Retrainer:
         for variable, value in zip(self.model.optimizer.variables, self._fresh_optimizer):
             variable.assign(value)
         return self.model
+
+
+# TensorFlow's C++ core logs to the process's stderr (file descriptor 2), not through Python, and
+# Jupyter shows whatever reaches that descriptor as red stderr output in the running cell, which
+# nbgrader's Validate reports as a failure. What TensorFlow 2.21 writes, and when:
+# - while it is imported, before its logging is set up, so that `TF_CPP_MIN_LOG_LEVEL` does not
+#   apply: "oneDNN custom operations are on", "Could not find cuda drivers" (no GPU), "Unable to
+#   register cuDNN factory" (some GPU set-ups), each once per TensorFlow library that logs it;
+# - when it first looks for devices, at its first operation: "failed call to cuInit" (an error-level
+#   line on a machine with CUDA's libraries but no GPU), or the GPUs it found and their memory.
+# After that it logs only what `TF_CPP_MIN_LOG_LEVEL` lets through: from level 2 on, errors only.
+TENSORFLOW_LOG = Path(tempfile.gettempdir()) / f"weight_init-tensorflow-{os.getuid() if hasattr(os, 'getuid') else os.getpid()}.log"
+
+
+@contextlib.contextmanager
+def quiet_tensorflow_start(log_path=TENSORFLOW_LOG):
+    """Import Keras and TensorFlow inside this context: what TensorFlow writes to stderr while it
+    loads and finds its devices goes to `log_path` instead of the notebook.
+
+    On entry, sets `TF_CPP_MIN_LOG_LEVEL=2` (unless set) so that later info and warning lines are
+    not written either; on exit, makes TensorFlow find its devices (if it was imported) and points
+    stderr back where it was. Python's own warnings and errors are not affected.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(2)
+    try:
+        with open(log_path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+            try:
+                yield log_path
+                if "tensorflow" in sys.modules:
+                    sys.modules["tensorflow"].config.list_logical_devices()  # finds the devices, once per process
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
