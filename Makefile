@@ -20,9 +20,13 @@ $(VENV)/.installed: requirements.txt requirements-data.txt
 demo: $(VENV)/.installed
 	$(BIN)/python -m tools.demo
 
-# The kit's own tests: notebooks (nbval), release, grading
-test: $(VENV)/.installed
+# The kit's own tests: notebooks (nbval), release, grading, and JupyterLab in a browser
+test: $(VENV)/.installed /usr/bin/chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium with Playwright, which downloads no browser of its own here
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
 
 # Speed, side by side in one run: the assignment's code against the kit's, grading time and throughput
 bench: $(VENV)/.installed
@@ -32,6 +36,7 @@ bench: $(VENV)/.installed
 release: $(VENV)/.installed
 	$(BIN)/python -m tools.notebooks normalize $(NOTEBOOKS)
 	$(BIN)/nbgrader generate_assignment weight_init --force
+	$(BIN)/python -m tools.marking_guide
 
 # Re-execute the source notebooks and store the outputs that nbval checks
 outputs: $(VENV)/.installed

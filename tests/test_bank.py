@@ -75,3 +75,14 @@ def test_feedback_shows_no_hidden_test(graded_bank, student):
     # what the student can act on stays: the failed test's message
     expected = "xavier_variance(100, 100) should be 0.01" if student.startswith("xavier") else "the tests cannot trust them"
     assert expected in pages["part2_techniques"], f"the feedback for {student} lost the failure message"
+
+
+def test_grading_budget_trains_quietly(graded_bank):
+    """Do Parts 3 and 4 train without progress lines under nbgrader (the full budget prints them)?"""
+    for notebook in ["part3_applying", "part4_deep_networks"]:
+        path = graded_bank / "autograded" / "complete-run-1" / ASSIGNMENT / f"{notebook}.ipynb"
+        cells = nbformat.read(path, as_version=4).cells
+        printed = "\n".join(output.get("text", "") for cell in cells for output in cell.get("outputs", []))
+        assert "budget:" in printed, f"{notebook} printed nothing: the check below would prove nothing"
+        for progress in ["Epoch ", "Training with", "layers, from"]:
+            assert progress not in printed, f"{notebook} printed training progress ({progress!r}) under nbgrader"

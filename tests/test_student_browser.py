@@ -1,0 +1,124 @@
+"""The student's chair, in a real browser: a copy of the release outside the repository (no
+`nbgrader_config.py` above it, none of the instructor's settings in the environment), opened in
+JupyterLab with nbgrader's extension, each notebook run top to bottom on the full budget as a
+student runs it, then checked with the Validate button, as the student would."""
+import os
+import shutil
+
+import pytest
+
+from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
+from tools.grading import ASSIGNMENT, ROOT, build_submission, read_manifest
+
+RELEASE = ROOT / "release" / ASSIGNMENT
+NOTEBOOKS = sorted(path.stem for path in RELEASE.glob("*.ipynb"))
+SAMPLES = {sample.name: sample for sample in read_manifest()}
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# On the full budget, each model's training says which initializer it starts from, epoch by epoch
+PROGRESS = {"part3_applying": ["Training with Zeros:", "Training with your he_normal_init:", "Epoch 5/5"],
+            "part4_deep_networks": ["SGD, 30 layers, from GlorotNormal:", "Adam, 30 layers, from HeNormal:", "Epoch 2/2"]}
+
+
+def student_folder(dest, sample):
+    """What a student has: the released folder (data and helpers included) outside the repository,
+    with `sample`'s answers typed in."""
+    shutil.copytree(RELEASE, dest / ASSIGNMENT, ignore=shutil.ignore_patterns("*.ipynb"))
+    build_submission(sample, ROOT / "source" / ASSIGNMENT, RELEASE, dest / ASSIGNMENT)
+    assert not any((parent / "nbgrader_config.py").exists() for parent in [dest, *dest.parents])
+    return dest
+
+
+def student_environment(home):
+    """This machine's environment without anything the kit's tests or nbgrader's config set, nor
+    pytest's own variables: with PYTEST_CURRENT_TEST set, ipykernel would not copy what the kernel
+    writes to its stderr file descriptor into the cells, and the test would miss TensorFlow's logs."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("WEIGHT_INIT_", "NBGRADER_", "JUPYTER", "TF_", "PYTHON", "PYTEST"))}
+    return {**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
+
+
+def open_notebook(browser, url, token, path):
+    """Open `path` alone (`reset` forgets the tabs of earlier visits) and wait for its kernel."""
+    browser.page.goto(f"{url}/lab/tree/{path}?reset&token={token}")
+    browser.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
+
+
+def run_all_cells(browser, timeout_s=600):
+    """Run > Run All Cells, as a student clicks it, and wait until no cell is queued or running."""
+    page = browser.page
+    page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+    page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
+            const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+            return idle && prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p));
+        }""", timeout=timeout_s * 1000, polling=1000)
+
+
+def validate(browser):
+    """Click Validate and return the text of nbgrader's "Validation Results" dialog, closing it."""
+    page = browser.page
+    page.click(".validate-button")
+    dialog = page.wait_for_selector('.jp-Dialog:has-text("Validation Results")', timeout=300_000)
+    text = dialog.inner_text()
+    browser.screenshot("validation results")
+    page.click('.jp-Dialog button:has-text("Ok")')
+    return text
+
+
+def stderr_outputs(browser):
+    return [element.text_content()[:300] for element in browser.page.query_selector_all(STDERR)]
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory):
+    """JupyterLab on the student's folder of model solutions, in a student's environment."""
+    home = tmp_path_factory.mktemp("student-home")
+    folder = student_folder(tmp_path_factory.mktemp("student"), SAMPLES["complete"])
+    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as (url, token):
+        yield url, token
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_a_correct_notebook_runs_without_stderr_and_validates(browser, student_lab, notebook):
+    """Run every cell of the model solution in the browser: no stderr output anywhere, and Validate says Success."""
+    url, token = student_lab
+    open_notebook(browser, url, token, f"{ASSIGNMENT}/{notebook}.ipynb")
+    browser.screenshot(f"{notebook} opened")
+    run_all_cells(browser)
+    browser.screenshot(f"{notebook} after run all")
+    assert not stderr_outputs(browser), f"{notebook}: cells show stderr output: {stderr_outputs(browser)}"
+    if notebook in PROGRESS:
+        progress = browser.page.locator('.jp-OutputArea-output:has-text("Epoch 1/")').first
+        progress.scroll_into_view_if_needed()
+        browser.screenshot(f"{notebook} training progress")
+        shown = browser.page.text_content(".jp-Notebook")
+        assert all(line in shown for line in PROGRESS[notebook]), f"{notebook}: no progress lines {PROGRESS[notebook]}"
+    result = validate(browser)
+    assert "Success! Your notebook passes all the tests." in result, f"{notebook}: Validate said {result[:1500]}"
+
+
+@pytest.fixture(scope="module")
+def struggling_lab(tmp_path_factory):
+    """JupyterLab on a student's folder holding the blank release and the partly wrong answers."""
+    home = tmp_path_factory.mktemp("struggling-home")
+    folder = tmp_path_factory.mktemp("struggling")
+    student_folder(folder / "blank", SAMPLES["blank"])
+    student_folder(folder / "partly-wrong", SAMPLES["partly-wrong"])
+    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as (url, token):
+        yield url, token
+
+
+@pytest.mark.parametrize("student, notebook, expected", [
+    ("blank", "part2_techniques", ["NotImplementedError", "Check compute_fans on dense kernels"]),
+    ("partly-wrong", "part2_techniques", ["xavier_variance(100, 100) should be 0.01, not 0.005"]),
+])
+def test_validate_names_the_failing_tests(browser, struggling_lab, student, notebook, expected):
+    """Does Validate, on a blank or a wrong notebook, list the failing tests with their messages?"""
+    url, token = struggling_lab
+    open_notebook(browser, url, token, f"{student}/{ASSIGNMENT}/{notebook}.ipynb")
+    result = validate(browser)
+    assert "VALIDATION FAILED" in result or "The following cell failed" in result, result[:1500]
+    for message in expected:
+        assert message in result, f"Validate did not show {message!r}: {result[:1500]}"
