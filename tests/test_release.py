@@ -57,3 +57,13 @@ def test_blank_release_fails_every_test(course):
     """Does every autograded test fail on the blank student version (nbgrader validate --invert)?"""
     output = validate(course, course / "release", "--invert")
     assert output.count("Success! The notebook does not pass any tests.") == len(NOTEBOOKS), output[-3000:]
+
+
+def test_marking_guide_is_in_sync_with_source():
+    """Does marking_guide.md hold every written question of source/, with its model answer and notes, as generated now?"""
+    from tools.marking_guide import GUIDE, guide
+
+    written = [(nb, c) for nb in NOTEBOOKS for c in nbformat.read(SOURCE / nb, as_version=4).cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(written) == GUIDE.read_text(encoding="utf-8").count("**Model answer:**") == 11
+    assert GUIDE.read_text(encoding="utf-8") == guide(), "marking_guide.md is out of date: run `make release` and commit it"
