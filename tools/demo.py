@@ -55,7 +55,8 @@ def main():
     step("Grades: nbgrader export -> grades.csv (totals); python -m tools.report -> grades_by_cell.csv")
     nbgrader("export", "--to", "grades.csv")
     report.main(["--db", db_url])
-    print("Written answers await manual grading: nbgrader formgrader, or the Formgrader tab in JupyterLab.")
+    print("Written answers await manual grading: nbgrader formgrader, or the Formgrader tab in JupyterLab;\n"
+          "marking_guide.md holds each question's model answer and marking notes.")
 
 
 if __name__ == "__main__":
