@@ -208,10 +208,11 @@ class Retrainer:
 # Jupyter shows whatever reaches that descriptor as red stderr output in the running cell, which
 # nbgrader's Validate reports as a failure. What TensorFlow 2.21 writes, and when:
 # - while it is imported, before its logging is set up, so that `TF_CPP_MIN_LOG_LEVEL` does not
-#   apply: "oneDNN custom operations are on", "Could not find cuda drivers" (no GPU), "Unable to
-#   register cuDNN factory" (some GPU set-ups), each once per TensorFlow library that logs it;
+#   apply: "oneDNN custom operations are on" and "Could not find cuda drivers" (no GPU), each once
+#   per TensorFlow library that logs it, on this kit's test machines;
 # - when it first looks for devices, at its first operation: "failed call to cuInit" (an error-level
-#   line on a machine with CUDA's libraries but no GPU), or the GPUs it found and their memory.
+#   line on a machine with CUDA's runtime library but no driver), or, on a GPU machine, the devices
+#   it found (not yet seen on one).
 # After that it logs only what `TF_CPP_MIN_LOG_LEVEL` lets through: from level 2 on, errors only.
 TENSORFLOW_LOG = Path(tempfile.gettempdir()) / f"weight_init-tensorflow-{os.getuid() if hasattr(os, 'getuid') else os.getpid()}.log"
 
