@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `tools`, r
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades  # noqa: E402
 
-from tools.nbgrader_plugins import ForgetDuplicateIds, HideHiddenTests, RestartingExecute  # noqa: E402
+from tools.nbgrader_plugins import ForgetDuplicateIds, HideHiddenTests, RestartingExecute, ShowMarkingNotes  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -48,9 +48,11 @@ os.environ["PYTHONHASHSEED"] = "0"  # the same submission always grades the same
 c.Autograde.sanitize_preprocessors = [q for p in Autograde.class_traits()["sanitize_preprocessors"].default()
                                       for q in ([p, ForgetDuplicateIds] if p is DeduplicateIds else [p])]
 
-# A cell that kills the kernel loses its own points, not the whole submission's
+# A cell that kills the kernel loses its own points, not the whole submission's; and the Formgrader
+# shows graders the model answer and marking notes below each written answer
 c.Autograde.autograde_preprocessors = [RestartingExecute if p is Execute else p
-                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()]
+                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()] \
+    + [ShowMarkingNotes]
 
 # Feedback shows students neither the hidden tests nor the tracebacks that would quote them
 c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["preprocessors"].default()

@@ -63,7 +63,7 @@ def visible_text(page):
 
 @pytest.mark.parametrize("student", ["xavier-variance-uses-sum-fails-xavier", "numpy-monkeypatched-fails-later-tests"])
 def test_feedback_shows_no_hidden_test(graded_bank, student):
-    """Does the feedback a student gets hide the hidden tests' code, while keeping their messages?"""
+    """Does the feedback a student gets hide the hidden tests' code and the graders' notes, while keeping the tests' messages?"""
     nbgrader("generate_feedback", ASSIGNMENT, "--force", f"--student={student}", course_root=graded_bank)
     pages = {path.stem: visible_text(path.read_text(encoding="utf-8"))
              for path in (graded_bank / "feedback" / student / ASSIGNMENT).glob("*.html")}
@@ -72,6 +72,7 @@ def test_feedback_shows_no_hidden_test(graded_bank, student):
         hidden = secret_lines(f"{notebook}.ipynb", kinds=("hidden tests",))
         leaked = sorted(line for line in hidden if line in page)
         assert not leaked, f"feedback for {student} shows hidden test lines of {notebook}, e.g. {leaked[:3]}"
+        assert "For graders" not in page, f"feedback for {student} shows the graders' marking notes in {notebook}"
     # what the student can act on stays: the failed test's message
     expected = "xavier_variance(100, 100) should be 0.01" if student.startswith("xavier") else "the tests cannot trust them"
     assert expected in pages["part2_techniques"], f"the feedback for {student} lost the failure message"

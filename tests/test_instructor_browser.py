@@ -1,6 +1,7 @@
 """The instructor's and the graders' chair, in a real browser: after the demo's submissions are
-autograded, the Formgrader lists them, opens one, and a score typed for a written answer reaches the
-gradebook; the marking guide shows each question's model answer and marking notes in JupyterLab."""
+autograded, the Formgrader lists them, opens one with the model answer and marking notes below each
+written answer, and a score typed for a written answer reaches the gradebook; the marking guide shows
+every question's model answer and marking notes in JupyterLab."""
 import shutil
 
 import pytest
@@ -27,7 +28,8 @@ def graded_course(tmp_path_factory):
 
 
 def test_formgrader_lists_opens_and_records_a_manual_grade(browser, graded_course):
-    """Does the Formgrader list the demo's submissions, open one, and save a typed score to the gradebook?"""
+    """Does the Formgrader list the demo's submissions, open one with the marking notes beside the answers,
+    and save a typed score to the gradebook?"""
     course, url, token = graded_course
     page = browser.page
     # The Formgrader's pages call its API with the login cookie only (JupyterLab sends the token itself)
@@ -42,7 +44,11 @@ def test_formgrader_lists_opens_and_records_a_manual_grade(browser, graded_cours
     page.goto(f"{url}/formgrader/gradebook/{ASSIGNMENT}/part1_understanding")
     page.click('a[href*="/formgrader/submissions/"] >> nth=0')
     page.wait_for_selector("input.score#q1_importance")
-    browser.screenshot("submission opened")
+    # below the student's answer, for the grader: the model answer and the marking notes (ShowMarkingNotes)
+    notes = page.locator('blockquote:has-text("For graders, not shown to students")').first
+    notes.scroll_into_view_if_needed()
+    browser.screenshot("submission opened, marking notes below the answer")
+    assert "the link to convergence speed" in notes.inner_text(), notes.inner_text()
     page.fill("input.score#q1_importance", "1.5")
     page.press("input.score#q1_importance", "Tab")  # the Formgrader saves a score when it changes
     for _ in range(20):

@@ -23,6 +23,8 @@ ASSIGNMENT = "weight_init"
 SAMPLES = ROOT / "samples"
 SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n|^[ \t]*### END SOLUTION[ \t]*\n?", re.MULTILINE)
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.MULTILINE | re.DOTALL)
+# In a written answer's source cell, the instructor's notes for graders follow the model answer
+MARKING_NOTES = re.compile(r"^\*Marking notes:\*\s*", re.MULTILINE)
 
 
 @dataclass
@@ -50,8 +52,11 @@ def read_manifest(folder=SAMPLES, table="manifest.csv"):
 
 
 def model_answer(cell):
-    """The instructor's answer in a source solution cell, as a student would have typed it."""
-    return SOLUTION_BLOCK.sub("", cell.source).rstrip("\n") if cell.cell_type == "code" else cell.source
+    """The instructor's answer in a source solution cell, as a student would have typed it (without
+    the marking notes)."""
+    if cell.cell_type == "code":
+        return SOLUTION_BLOCK.sub("", cell.source).rstrip("\n")
+    return MARKING_NOTES.split(cell.source, maxsplit=1)[0].strip()
 
 
 def build_submission(sample, source_dir, release_dir, dest_dir):

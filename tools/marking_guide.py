@@ -5,25 +5,35 @@ Formgrader (which shows only the student's answer).
     python -m tools.marking_guide    # writes marking_guide.md (`make release` runs it; a test checks it is current)
 """
 import re
+from dataclasses import dataclass
 
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
-from tools.grading import ASSIGNMENT, ROOT
+from tools.grading import ASSIGNMENT, MARKING_NOTES, ROOT
 
 GUIDE = ROOT / "marking_guide.md"
-NOTES = re.compile(r"^\*Marking notes:\*\s*", re.MULTILINE)
+
+
+@dataclass
+class WrittenQuestion:
+    grade_id: str
+    question: str  # the markdown cell just before the answer
+    points: float
+    answer: str  # the instructor's model answer
+    notes: str  # what earns the points ("" if the answer has no marking notes)
 
 
 def written_questions(notebook):
-    """(question, points, model answer, marking notes) for each written answer of `notebook`: the
-    question is the text of the markdown cell just before the answer."""
+    """The `WrittenQuestion`s of a source notebook, in order."""
     cells = nbformat.read(notebook, as_version=4).cells
     for index, cell in enumerate(cells):
         if cell.cell_type == "markdown" and is_solution(cell) and is_grade(cell):
             question = next(c.source for c in reversed(cells[:index]) if c.cell_type == "markdown")
-            answer, notes = NOTES.split(cell.source, maxsplit=1) if NOTES.search(cell.source) else (cell.source, "")
-            yield question, cell.metadata.nbgrader["points"], answer.strip(), notes.strip()
+            answer, notes = (MARKING_NOTES.split(cell.source, maxsplit=1) if MARKING_NOTES.search(cell.source)
+                             else (cell.source, ""))
+            yield WrittenQuestion(cell.metadata.nbgrader["grade_id"], question, cell.metadata.nbgrader["points"],
+                                  answer.strip(), notes.strip())
 
 
 def demote(markdown, levels=2):
@@ -40,10 +50,10 @@ def guide():
         questions = list(written_questions(notebook))
         if not questions:
             continue
-        lines += [f"## {notebook.stem} ({sum(q[1] for q in questions)} points)", ""]
-        for question, points, answer, notes in questions:
-            lines += [demote(question), "", "**Model answer:**", "", answer, ""]
-            lines += [f"**Marking notes:** {notes}", ""] if notes else []
+        lines += [f"## {notebook.stem} ({sum(q.points for q in questions)} points)", ""]
+        for q in questions:
+            lines += [demote(q.question), "", "**Model answer:**", "", q.answer, ""]
+            lines += [f"**Marking notes:** {q.notes}", ""] if q.notes else []
             lines += ["---", ""]
     return "\n".join(lines)
 

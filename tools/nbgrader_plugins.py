@@ -12,8 +12,11 @@
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
   place, `CheckCellMetadata` takes it for an outdated schema and aborts the whole batch.
+- `ShowMarkingNotes`: below each written answer in the autograded notebook, a cell for graders with
+  the model answer and marking notes from `source/`, so that the Formgrader shows them right under
+  the student's answer.
 - `HideHiddenTests`: feedback shows neither the hidden tests' code nor the tracebacks that would
-  quote it; a failed test shows only its error message.
+  quote it, nor the graders' cells; a failed test shows only its error message.
 """
 import atexit
 import copy
@@ -24,8 +27,11 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool
 
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
+
+from tools.marking_guide import written_questions
 
 from tools.preloaded_kernels import PreloadedKernelManager
 
@@ -184,10 +190,38 @@ class ForgetDuplicateIds(NbGraderPreprocessor):
         return cell, resources
 
 
-class HideHiddenTests(NbGraderPreprocessor):
-    """For feedback: strip hidden tests, and reduce every test cell's traceback to its last line."""
+# Marks the cells ShowMarkingNotes adds, which feedback drops
+FOR_GRADERS = "weight_init_for_graders"
+
+
+class ShowMarkingNotes(NbGraderPreprocessor):
+    """For graders: after each written answer, a markdown cell with the instructor's model answer and
+    marking notes, read from the source notebook of the same name."""
 
     def preprocess(self, nb, resources):
+        coursedir = CourseDirectory(parent=self)
+        source = os.path.join(coursedir.format_path(coursedir.source_directory, ".", resources["nbgrader"]["assignment"]),
+                              f"{resources['nbgrader']['notebook']}.ipynb")
+        questions = {q.grade_id: q for q in written_questions(source)} if os.path.exists(source) else {}
+        cells = []
+        for cell in nb.cells:
+            cells.append(cell)
+            question = questions.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+            if question and cell.cell_type == "markdown":
+                notes = f"\n\n**Marking notes:** {question.notes}" if question.notes else ""
+                cells.append(NotebookNode(cell_type="markdown", metadata={FOR_GRADERS: True}, attachments={},
+                                          source=f"> **For graders, not shown to students. Model answer:** {question.answer}"
+                                                 .replace("\n", "\n> ") + notes.replace("\n", "\n> ")))
+        nb.cells = cells
+        return nb, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """For feedback: strip hidden tests and the graders' cells, and reduce every test cell's traceback
+    to its last line."""
+
+    def preprocess(self, nb, resources):
+        nb.cells = [cell for cell in nb.cells if not cell.get("metadata", {}).get(FOR_GRADERS)]
         nb, resources = ClearHiddenTests(parent=self.parent).preprocess(nb, resources)
         for cell in nb.cells:
             if cell.cell_type != "code" or not is_grade(cell):
