@@ -22,7 +22,7 @@ def graded_course(tmp_path_factory):
         build_submission(sample, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
                          course / "submitted" / sample.name / ASSIGNMENT)
     autograde_class([s.name for s in SAMPLES], workers=2, course_root=course)
-    # the server's log outside the course: a file changing in the listing redraws it, closing any open menu
+    # the server's log outside the course folder, so that the file browser lists only what an instructor has
     with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as (url, token):
         yield course, url, token
 
