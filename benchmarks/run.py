@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader
+from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader, submit
 from tools.parallel_autograde import autograde_class
 
 COMPLETE = Sample("complete", "solutions")
@@ -62,10 +62,9 @@ def median_and_all(times):
     return f"{statistics.median(times):5.1f} s  (all: {', '.join(f'{t:.1f}' for t in times)})"
 
 
-def submit(course, names):
+def submit_complete(course, names):
     for name in names:
-        build_submission(COMPLETE, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
-                         course / "submitted" / name / ASSIGNMENT)
+        submit(COMPLETE, course, student=name)
 
 
 def main():
@@ -85,7 +84,7 @@ def main():
 
         course = make_course(tmp / "course")
         singles = [f"single-{n}" for n in range(5)]
-        submit(course, singles)
+        submit_complete(course, singles)
         single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
         plain_times = sorted(autograde_class(singles, workers=1, course_root=course,
                                              options=["--RestartingExecute.preload_kernels=False"]).values())
@@ -112,7 +111,7 @@ def main():
         walls, peaks = {}, {}
         for workers in (1, 2):
             students = [f"w{workers}-{n:02d}" for n in range(20)]
-            submit(course, students)
+            submit_complete(course, students)
             walls[workers], peaks[workers] = autograde_in_subprocess(course, students, workers)
             print(f"   {workers} worker{'s' if workers > 1 else ' '}: {walls[workers]:6.1f} s, "
                   f"{20 / walls[workers] * 60:5.1f} submissions per minute")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kit_checks import assert_expected_scores, autograded_cells
-from tools.grading import ASSIGNMENT, build_submission, cell_scores, make_course, read_manifest
+from tools.grading import ASSIGNMENT, cell_scores, make_course, read_manifest, submit
 from tools.parallel_autograde import autograde_class, thread_env
 
 SAMPLES = read_manifest()
@@ -74,8 +74,7 @@ def test_two_workers_grade_the_samples_right(tmp_path, request, database):
     db_url = request.getfixturevalue("postgres") if database == "postgresql" else None
     course = make_course(tmp_path, db_url=db_url)
     for sample in SAMPLES:
-        build_submission(sample, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
-                         course / "submitted" / sample.name / ASSIGNMENT)
+        submit(sample, course)
     started = time.perf_counter()
     autograde_class([s.name for s in SAMPLES], workers=2, course_root=course, db_url=db_url)
     print(f"{database}: {len(SAMPLES)} submissions with 2 workers in {time.perf_counter() - started:.0f} s")
@@ -89,8 +88,7 @@ def test_a_submission_nbgrader_cannot_read_is_reported_and_the_others_graded(tmp
     course = make_course(tmp_path)
     complete = next(s for s in SAMPLES if s.name == "complete")
     for name in ["broken-file", "complete"]:
-        build_submission(complete, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
-                         course / "submitted" / name / ASSIGNMENT)
+        submit(complete, course, student=name)
     (course / "submitted" / "broken-file" / ASSIGNMENT / "part1_understanding.ipynb").write_text("{ not json")
     with pytest.raises(RuntimeError, match=r"(?s)1 of 2 submissions could not be graded: broken-file: .*NotJSONError"):
         autograde_class(["broken-file", "complete"], workers=1, course_root=course)

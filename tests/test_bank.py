@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from kit_checks import assert_expected_scores, secret_lines
-from tools.grading import ASSIGNMENT, ROOT, build_submission, cell_scores, make_course, nbgrader, read_manifest
+from tools.grading import ASSIGNMENT, ROOT, cell_scores, make_course, nbgrader, read_manifest, submit
 
 BANK = read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")
 # The bank's infinite loop waits for the cell timeout; Part 3's slowest cell takes under 10 s
@@ -23,8 +23,7 @@ def graded_bank(tmp_path_factory):
     """A course folder of its own after one autograde run over all the bank's submissions."""
     root = make_course(tmp_path_factory.mktemp("bank"))
     for entry in BANK:
-        build_submission(entry, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT,
-                         root / "submitted" / entry.name / ASSIGNMENT)
+        submit(entry, root)
     nbgrader("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", course_root=root)
     return root
 

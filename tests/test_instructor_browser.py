@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
-from tools.grading import ASSIGNMENT, ROOT, build_submission, make_course, read_manifest
+from tools.grading import ASSIGNMENT, ROOT, make_course, read_manifest, submit
 from tools.parallel_autograde import autograde_class
 
 SAMPLES = read_manifest()
@@ -19,8 +19,7 @@ def graded_course(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("course"))
     shutil.copy(ROOT / "marking_guide.md", course / "marking_guide.md")
     for sample in SAMPLES:
-        build_submission(sample, course / "source" / ASSIGNMENT, course / "release" / ASSIGNMENT,
-                         course / "submitted" / sample.name / ASSIGNMENT)
+        submit(sample, course)
     autograde_class([s.name for s in SAMPLES], workers=2, course_root=course)
     # the server's log outside the course folder, so that the file browser lists only what an instructor has
     with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as (url, token):

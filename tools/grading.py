@@ -92,6 +92,13 @@ def build_submission(sample, source_dir, release_dir, dest_dir):
             nbformat.write(nb, dest_dir / f"{name}.ipynb")
 
 
+def submit(sample, course, student=None):
+    """Write `sample`'s notebooks into `course` as nbgrader's collect would: in
+    `submitted/<student>/weight_init/` (student: the sample's name), from that course's source and release."""
+    build_submission(sample, Path(course) / "source" / ASSIGNMENT, Path(course) / "release" / ASSIGNMENT,
+                     Path(course) / "submitted" / (student or sample.name) / ASSIGNMENT)
+
+
 def path_with_this_environment():
     """PATH with this Python environment's bin folder first: nbgrader runs `alembic` from PATH when it
     creates a gradebook, and must find this environment's."""
