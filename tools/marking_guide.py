@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
-from tools.grading import ASSIGNMENT, MARKING_NOTES, ROOT
+from tools.grading import ASSIGNMENT, MARKING_NOTES, ROOT, model_answer
 
 GUIDE = ROOT / "marking_guide.md"
 
@@ -30,10 +30,9 @@ def written_questions(notebook):
     for index, cell in enumerate(cells):
         if cell.cell_type == "markdown" and is_solution(cell) and is_grade(cell):
             question = next(c.source for c in reversed(cells[:index]) if c.cell_type == "markdown")
-            answer, notes = (MARKING_NOTES.split(cell.source, maxsplit=1) if MARKING_NOTES.search(cell.source)
-                             else (cell.source, ""))
+            notes = MARKING_NOTES.split(cell.source, maxsplit=1)[1:] or [""]
             yield WrittenQuestion(cell.metadata.nbgrader["grade_id"], question, cell.metadata.nbgrader["points"],
-                                  answer.strip(), notes.strip())
+                                  model_answer(cell), notes[0].strip())
 
 
 def demote(markdown, levels=2):
