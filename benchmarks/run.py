@@ -26,7 +26,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader, submit
-from tools.parallel_autograde import autograde_class
+from grading_engine.parallel_autograde import autograde_class
 
 COMPLETE = Sample("complete", "solutions")
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
@@ -125,8 +125,8 @@ def main():
 
 
 def autograde_in_subprocess(course, students, workers):
-    """Grade with `tools.parallel_autograde` in its own process, so its memory peak is its own."""
-    result = subprocess.run([sys.executable, "-m", "tools.parallel_autograde", "--course", str(course),
+    """Grade with `grading_engine.parallel_autograde` in its own process, so its memory peak is its own."""
+    result = subprocess.run([sys.executable, "-m", "grading_engine.parallel_autograde", "--course", str(course),
                              "--workers", str(workers), "--students", *students],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     seconds, peak = re.search(r": ([\d.]+) s, .* peak process memory (\d+) MB", result.stdout).groups()

@@ -13,7 +13,7 @@ import pytest
 
 from kit_checks import assert_expected_scores, autograded_cells
 from tools.grading import ASSIGNMENT, cell_scores, make_course, read_manifest, submit
-from tools.parallel_autograde import autograde_class, thread_env
+from grading_engine.parallel_autograde import autograde_class, thread_env
 
 SAMPLES = read_manifest()
 

@@ -1,4 +1,4 @@
-"""What tools/grading_kernel.py changes in a grading kernel beyond its safety nets (which the sample
+"""What grading_engine/grading_kernel.py changes in a grading kernel beyond its safety nets (which the sample
 submissions in test_bank.py exercise): Keras traces a new model's training step once, not twice."""
 import nbformat
 from nbclient import NotebookClient
@@ -27,7 +27,7 @@ def traces_and_steps(kernel_arguments):
 
 
 def test_a_new_model_is_traced_once_in_a_grading_kernel():
-    grading = ["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_files={ROOT / 'tools' / 'grading_kernel.py'}"]
+    grading = ["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_files={ROOT / 'grading_engine' / 'grading_kernel.py'}"]
     assert traces_and_steps(grading) == ["1", "4", "True"]  # 2 epochs of 2 batches: the optimizer took 4 steps
     # the reason for it, and a check that this test can fail: a plain kernel traces twice
     assert traces_and_steps(["--IPKernelApp.capture_fd_output=False"]) == ["2", "4", "True"]

@@ -8,7 +8,7 @@ import pytest
 
 from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
 from tools.grading import ASSIGNMENT, ROOT, make_course, read_manifest, submit
-from tools.parallel_autograde import autograde_class
+from grading_engine.parallel_autograde import autograde_class
 
 SAMPLES = read_manifest()
 

@@ -11,8 +11,8 @@ import nbformat
 import pytest
 from jupyter_client.connect import LocalPortCache
 
-import tools.preloaded_kernels as preloaded
-from tools.nbgrader_plugins import RestartingExecute
+import grading_engine.preloaded_kernels as preloaded
+from grading_engine.nbgrader_plugins import RestartingExecute
 
 
 @pytest.fixture

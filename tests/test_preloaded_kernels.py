@@ -1,4 +1,4 @@
-"""A kernel forked from the zygote (tools/preloaded_kernels.py) starts as jupyter_client's own launch
+"""A kernel forked from the zygote (grading_engine/preloaded_kernels.py) starts as jupyter_client's own launch
 would start it, only with Keras imported already; kernels from one zygote share nothing; and a kernel
 the zygote cannot start is started the usual way."""
 import json
@@ -8,8 +8,8 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-import tools.preloaded_kernels as preloaded
-from tools.preloaded_kernels import PreloadedKernelManager
+import grading_engine.preloaded_kernels as preloaded
+from grading_engine.preloaded_kernels import PreloadedKernelManager
 
 # What a kernel looks like from inside, as far as a notebook can tell
 DESCRIBE = """

@@ -1,8 +1,8 @@
-"""The zygote of `tools.preloaded_kernels`: a Python process that imports what grading kernels import,
+"""The zygote of `grading_engine.preloaded_kernels`: a Python process that imports what grading kernels import,
 then forks one kernel per request. Standard library only, so that a kernel holds no module of the
 kit's beyond a plain kernel's.
 
-    python tools/kernel_zygote.py REPLY_FD    # started by `tools.preloaded_kernels.Zygote`
+    python grading_engine/kernel_zygote.py REPLY_FD    # started by `grading_engine.preloaded_kernels.Zygote`
 """
 import gc
 import json

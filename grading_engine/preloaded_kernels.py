@@ -2,8 +2,8 @@
 
 Every submission is graded in a fresh kernel, and Parts 3 and 4 import Keras and TensorFlow in it:
 about 3 s of CPU, a tenth of a submission's grading. `PreloadedKernelManager` (the kernel manager
-of `RestartingExecute` in tools/nbgrader_plugins.py) starts, once per grading process, a *zygote*
-(`tools/kernel_zygote.py`): a Python process that imports NumPy and Keras (with TensorFlow and
+of `RestartingExecute` in grading_engine/nbgrader_plugins.py) starts, once per grading process, a *zygote*
+(`grading_engine/kernel_zygote.py`): a Python process that imports NumPy and Keras (with TensorFlow and
 Matplotlib) and waits. Each kernel is then a fork of the zygote that runs
 `python -m ipykernel_launcher ...` exactly as jupyter_client would have started it: same Python,
 arguments, working directory and environment, in a session of its own; only the imports are done

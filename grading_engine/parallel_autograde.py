@@ -1,8 +1,8 @@
 """Autograde a class with several workers at once, on one machine or, with PostgreSQL, on several.
 
-    python -m tools.parallel_autograde --workers 2                      # every student in submitted/
-    python -m tools.parallel_autograde --workers 2 --students alice bob
-    python -m tools.parallel_autograde --workers 8 --db postgresql://grader@dbhost/weight_init
+    python -m grading_engine.parallel_autograde --workers 2                      # every student in submitted/
+    python -m grading_engine.parallel_autograde --workers 2 --students alice bob
+    python -m grading_engine.parallel_autograde --workers 8 --db postgresql://grader@dbhost/weight_init
 
 Each worker is a process that loads nbgrader and the course's `nbgrader_config.py` once, then grades
 the students it is handed one after another, as `nbgrader autograde weight_init --student=ID` would
@@ -32,7 +32,7 @@ from pathlib import Path
 from sqlalchemy.exc import SAWarning
 
 from tools.grading import ASSIGNMENT, ROOT, path_with_this_environment
-from tools.nbgrader_plugins import RestartingExecute
+from grading_engine.nbgrader_plugins import RestartingExecute
 
 
 def thread_env(workers, cores=None):

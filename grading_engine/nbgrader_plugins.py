@@ -6,7 +6,7 @@
   runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
   of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s. The
-  kernels are forked from a process that has imported Keras already (`tools/preloaded_kernels.py`).
+  kernels are forked from a process that has imported Keras already (`grading_engine/preloaded_kernels.py`).
   A kernel that dies while starting (a port race between workers, or a process that the last
   kernel's code left holding its ports) is started again on new ports.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
@@ -33,11 +33,11 @@ from nbgrader.utils import is_grade
 
 from tools.marking_guide import written_questions
 
-from tools.preloaded_kernels import PreloadedKernelManager
+from grading_engine.preloaded_kernels import PreloadedKernelManager
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
-# Sent to a submission's kernel before each of its notebooks but the first (see tools/grading_kernel.py)
+# Sent to a submission's kernel before each of its notebooks but the first (see grading_engine/grading_kernel.py)
 RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks()'
 
 
@@ -49,13 +49,13 @@ class RestartingExecute(Execute):
     start_attempts = 3  # per kernel start: see start_new_kernel_client
 
     one_kernel_per_submission = Bool(True, help=(
-        "Grade all notebooks of a submission in one kernel, which tools/grading_kernel.py resets to a "
+        "Grade all notebooks of a submission in one kernel, which grading_engine/grading_kernel.py resets to a "
         "fresh kernel's state between notebooks. False: a new kernel for every notebook, as nbgrader "
         "does.")).tag(config=True)
 
     preload_kernels = Bool(True, help=(
         "Fork the kernels from a process that has imported Keras and TensorFlow once "
-        "(tools/preloaded_kernels.py). False: start every kernel afresh, as nbgrader does.")).tag(config=True)
+        "(grading_engine/preloaded_kernels.py). False: start every kernel afresh, as nbgrader does.")).tag(config=True)
 
     # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
     # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter

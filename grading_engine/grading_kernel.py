@@ -75,7 +75,7 @@ def _build_optimizers_before_tracing():
     first training step, and TensorFlow then traces the step a second time (tensorflow/tensorflow#48851):
     about 0.3 s for each of the 6 new models of Part 3. Building the optimizer just before, as Keras's
     JAX and PyTorch trainers do, makes it one trace; the variables and the training are the same."""
-    import keras  # preloaded (tools/preloaded_kernels.py); in a kernel started afresh, imported here already
+    import keras  # preloaded (grading_engine/preloaded_kernels.py); in a kernel started afresh, imported here already
 
     if keras.backend.backend() != "tensorflow":
         return

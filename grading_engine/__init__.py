@@ -1,0 +1,11 @@
+"""The grading engine: how the kit runs nbgrader's autograde on untrusted submissions, fast.
+
+- `nbgrader_plugins`: the preprocessors `nbgrader_config.py` plugs into nbgrader (restart after a
+  crash, one kernel per submission, marking notes for graders, feedback without hidden tests).
+- `preloaded_kernels`, `kernel_zygote`: grading kernels forked from a process that has imported Keras.
+- `grading_kernel`: runs first in every grading kernel (memory cap, tamper-check baseline, reset
+  between notebooks).
+- `parallel_autograde`: grades a class with several workers at once.
+
+The instructor's commands (the demo, reports, the marking guide) live in `tools/`.
+"""
