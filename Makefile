@@ -17,19 +17,23 @@ $(VENV)/.installed: requirements.txt requirements-data.txt
 	touch $@
 
 # Regenerate release/, autograde the sample submissions, print the grades
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed /usr/bin/bwrap
 	$(BIN)/python -m tools.demo
 
 # The kit's own tests: notebooks (nbval), release, grading, and JupyterLab in a browser
-test: $(VENV)/.installed /usr/bin/chromium
+test: $(VENV)/.installed /usr/bin/chromium /usr/bin/bwrap
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's Chromium with Playwright, which downloads no browser of its own here
 /usr/bin/chromium:
 	apt-get update -qq && apt-get install -y -qq chromium
 
+# Grading runs every student's code in a bubblewrap sandbox (grading_engine/sandbox.py)
+/usr/bin/bwrap:
+	apt-get update -qq && apt-get install -y -qq bubblewrap
+
 # Speed, side by side in one run: the assignment's code against the kit's, grading time and throughput
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed /usr/bin/bwrap
 	$(BIN)/python -m benchmarks.run
 
 # Regenerate the student version after editing source/

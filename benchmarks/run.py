@@ -4,7 +4,8 @@
    Part 3 notebook on the full budget (same data, epochs, batch size, optimizer), as a ratio, with
    both runs' test accuracies.
 2. Autograding one complete submission (all notebooks, kernel starts included): median of 5 in a
-   worker, with kernels forked from a preloaded zygote and with kernels started afresh; and as one
+   worker, with kernels forked from a preloaded zygote in the sandbox, out of it, and with kernels
+   started afresh (out of it); and as one
    `nbgrader autograde` command, with the kit's one kernel per submission and with nbgrader's kernel
    per notebook, side by side.
 3. Class throughput: 20 submissions with 1 and with 2 workers.
@@ -86,14 +87,21 @@ def main():
         singles = [f"single-{n}" for n in range(5)]
         submit_complete(course, singles)
         single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
+        unsandboxed_times = sorted(autograde_class(singles, workers=1, course_root=course,
+                                                   options=["--RestartingExecute.sandbox=False"]).values())
         plain_times = sorted(autograde_class(singles, workers=1, course_root=course,
-                                             options=["--RestartingExecute.preload_kernels=False"]).values())
+                                             options=["--RestartingExecute.sandbox=False",
+                                                      "--RestartingExecute.preload_kernels=False"]).values())
         print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
-        for way, times in [("kernels forked from a preloaded zygote (the kit's default)", single_times),
-                           ("kernels started afresh (preload_kernels=False)", plain_times)]:
+        for way, times in [("kernels forked from a preloaded zygote in the sandbox (the kit's default)", single_times),
+                           ("the same without the sandbox (sandbox=False)", unsandboxed_times),
+                           ("kernels started afresh, without the sandbox (preload_kernels=False)", plain_times)]:
             print(f"   in a worker, {way}, median of 5: {median_and_all(times)}")
-        print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(single_times):.2f}x faster "
-              "(the first submission of a worker also starts the zygote)")
+        sandbox_cost = statistics.median(single_times) / statistics.median(unsandboxed_times) - 1
+        print(f"   the sandbox: {sandbox_cost:+.1%} time per submission (the first submission of a worker also "
+              "starts the zygote, and in the sandbox the sandbox)")
+        print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(unsandboxed_times):.2f}x "
+              "faster than kernels started afresh")
         # One `nbgrader autograde` command, nbgrader's start-up included: the kit's one kernel per
         # submission against nbgrader's kernel per notebook, alternating
         commands = {"one kernel per submission": [], "a kernel per notebook": []}

@@ -3,6 +3,8 @@
 - `nbgrader_plugins`: the preprocessors `nbgrader_config.py` plugs into nbgrader (restart after a
   crash, one kernel per submission, marking notes for graders, feedback without hidden tests).
 - `preloaded_kernels`, `kernel_zygote`: grading kernels forked from a process that has imported Keras.
+- `sandbox`: the bubblewrap sandbox that process and its kernels run in, away from the course folder,
+  the network and the grader's secrets.
 - `grading_kernel`: runs first in every grading kernel (memory cap, tamper-check baseline, reset
   between notebooks).
 - `parallel_autograde`: grades a class with several workers at once.

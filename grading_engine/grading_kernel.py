@@ -40,10 +40,29 @@ def _set_up():
     # what the tamper checks watch, and more: a replacement made by one notebook is not the next one's
     numpy_names, builtin_names = dict(vars(numpy)), dict(vars(builtins))
 
-    def between_notebooks():
+    def _copy_changed(source, dest):
+        """Copy the files of folder `source` that are new or changed into `dest` (links as links)."""
+        import shutil
+
+        for here, _, files in os.walk(source):
+            target = os.path.join(dest, os.path.relpath(here, source))
+            os.makedirs(target, exist_ok=True)
+            for name in files:
+                old, new = os.path.join(target, name), os.lstat(os.path.join(here, name))
+                if os.path.lexists(old):
+                    if (os.lstat(old).st_size, os.lstat(old).st_mtime) == (new.st_size, new.st_mtime):
+                        continue
+                    os.remove(old)  # (nbgrader leaves its graded notebooks read-only)
+                shutil.copy2(os.path.join(here, name), old, follow_symlinks=False)
+
+    def between_notebooks(files_from=None):
         """Undo what the last notebook's code changed outside its namespace and could change the
-        next notebook's grade, then empty the namespace (IPython's reset) and collect the garbage."""
+        next notebook's grade, then empty the namespace (IPython's reset) and collect the garbage.
+        In a sandbox, also copy the submission's files from `files_from` again: nbgrader writes each
+        notebook as it grades it, and Part 3 reads Part 2's."""
         os.chdir(folder)
+        if files_from:
+            _copy_changed(files_from, folder)
         os.environ.clear()
         os.environ.update(environ)  # e.g. a budget or log level set by the last notebook
         sys.path[:] = path

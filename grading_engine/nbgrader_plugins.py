@@ -6,7 +6,8 @@
   runs out of memory (MemoryError under the kernel's memory cap) restarts the kernel the same way.
   It also grades all the notebooks of a submission in one kernel, reset between notebooks, instead
   of starting a kernel per notebook: a kernel start and a TensorFlow import cost about 3.5 s. The
-  kernels are forked from a process that has imported Keras already (`grading_engine/preloaded_kernels.py`).
+  kernels are forked from a process that has imported Keras already (`grading_engine/preloaded_kernels.py`),
+  in a bubblewrap sandbox (`grading_engine/sandbox.py`; `sandbox=False` turns it off).
   A kernel that dies while starting (a port race between workers, or a process that the last
   kernel's code left holding its ports) is started again on new ports.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
@@ -33,12 +34,13 @@ from nbgrader.utils import is_grade
 
 from tools.marking_guide import written_questions
 
-from grading_engine.preloaded_kernels import PreloadedKernelManager
+from grading_engine.preloaded_kernels import PreloadedKernelManager, SandboxedKernelManager
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
-# Sent to a submission's kernel before each of its notebooks but the first (see grading_engine/grading_kernel.py)
-RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks()'
+# Sent to a submission's kernel before each of its notebooks but the first (see grading_engine/grading_kernel.py),
+# with the folder to copy the submission's files from again in a sandbox (nbgrader has added the last notebook graded)
+RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks({files_from!r})'
 
 
 class RestartingExecute(Execute):
@@ -57,6 +59,12 @@ class RestartingExecute(Execute):
         "Fork the kernels from a process that has imported Keras and TensorFlow once "
         "(grading_engine/preloaded_kernels.py). False: start every kernel afresh, as nbgrader does.")).tag(config=True)
 
+    sandbox = Bool(True, help=(
+        "Run every grading kernel in a bubblewrap sandbox (grading_engine/sandbox.py): no access to the "
+        "course folder, the network or the grader's environment; limits on disk, processes and CPU. False: "
+        "kernels run with the grader's permissions, which lets a submission read the solutions or change "
+        "the gradebook; only for trusted code.")).tag(config=True)
+
     # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
     # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter
     # means a new nbgrader run, so the same folder graded again gets a new kernel too
@@ -64,13 +72,20 @@ class RestartingExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.preload_kernels:  # (nbgrader's Execute passes its kernel manager class, over any config)
+        # (nbgrader's Execute passes its kernel manager class, over any config)
+        if self.sandbox and not self.preload_kernels:
+            raise ValueError("The grading sandbox runs the preloaded kernels: pass --RestartingExecute.sandbox=False "
+                             "with --RestartingExecute.preload_kernels=False")
+        if self.sandbox:
+            self.kernel_manager_class = SandboxedKernelManager
+        elif self.preload_kernels:
             self.kernel_manager_class = PreloadedKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self._killers, self._restarts, self._reset_first = set(), 0, False
+        self._folder = os.path.abspath(resources["metadata"]["path"])
         if km is None and self.one_kernel_per_submission:
-            km = self._submission_kernel(os.path.abspath(resources["metadata"]["path"]))
+            km = self._submission_kernel(self._folder)
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -120,7 +135,9 @@ class RestartingExecute(Execute):
     def _reset_kernel(self):
         """Give this notebook the state of a fresh kernel; restart the kernel if the reset fails."""
         try:  # silently: not a cell of the notebook, and nothing of it goes into the notebook
-            reply = self.wait_for_reply(self.kc.execute(RESET_CODE, silent=True, store_history=False))
+            files_from = self.km.provisioner.stage(self._folder) if getattr(self.km, "sandboxed", False) else None
+            code = RESET_CODE.format(files_from=files_from)
+            reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
             failed = reply is None or reply["content"]["status"] != "ok"
         except DeadKernelError:
             failed = True

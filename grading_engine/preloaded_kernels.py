@@ -13,11 +13,17 @@ Forking is safe because the zygote runs no TensorFlow operation: TensorFlow star
 at the first one, in the kernel. A zygote serves kernels of one Python and one environment; a kernel
 with another gets a new zygote, and a kernel the zygote cannot start is started the usual way, with
 a warning in the log.
+
+`SandboxedKernelManager` (the default of `RestartingExecute`) starts the zygote in a bubblewrap
+sandbox (grading_engine/sandbox.py) and has it reset the sandbox before every kernel; its kernels
+are never started the usual way, which would be outside the sandbox: a zygote that fails is
+replaced by a new sandbox once, and then the kernel start fails.
 """
 import atexit
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -28,7 +34,11 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from grading_engine.sandbox import Sandbox, kernel_environment, stop
+
 ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
+# Seconds the zygote has to answer: its imports take about 3 s, a reset well under one
+READY_TIMEOUT, RESET_TIMEOUT, FORK_TIMEOUT = 300, 60, 60
 
 
 class ZygoteError(RuntimeError):
@@ -36,36 +46,70 @@ class ZygoteError(RuntimeError):
 
 
 class Zygote:
-    """A running zygote for kernels of one Python and environment."""
+    """A running zygote for kernels of one Python and environment, in a sandbox of its own or not."""
 
-    def __init__(self, python, env):
-        self.key = _zygote_key(python, env)
+    def __init__(self, python, env, sandboxed=False):
+        self.key = _zygote_key(python, env, sandboxed)
+        self.sandbox = Sandbox(python) if sandboxed else None
         read_fd, write_fd = os.pipe()
-        self.process = subprocess.Popen([python, str(ZYGOTE), str(write_fd)], stdin=subprocess.PIPE,
-                                        env=env, pass_fds=(write_fd,), text=True)
+        argv, pass_fds = [python, str(ZYGOTE), str(write_fd)], [write_fd]
+        if self.sandbox:
+            info_read, info_write = os.pipe()  # bubblewrap writes the sandbox's pid there
+            argv = self.sandbox.command(argv + [json.dumps(self.sandbox.zygote_config())], info_write)
+            pass_fds.append(info_write)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env, pass_fds=pass_fds, text=True)
         os.close(write_fd)
         self.replies = os.fdopen(read_fd)
         self.lock = threading.Lock()
-        if self.replies.readline().strip() != "ready":
+        try:
+            if self.sandbox:
+                os.close(info_write)
+                with os.fdopen(info_read) as info:
+                    self.sandbox.started(info)
+            if self._reply(READY_TIMEOUT).strip() != "ready":
+                raise ZygoteError(f"the zygote exited while importing (exit code {self.process.poll()})")
+        except (ValueError, KeyError, ZygoteError) as error:
             self.close()
-            raise ZygoteError(f"the zygote exited while importing (exit code {self.process.wait()})")
+            raise ZygoteError(f"the zygote did not start: {error}") from None
 
-    def fork(self, argv, cwd, env):
-        """Start a kernel; return its pid."""
+    def _reply(self, timeout):
+        # (one request, one reply line: nothing is ever left in the file's buffer between replies)
+        if not select.select([self.replies], [], [], timeout)[0]:
+            raise ZygoteError(f"the zygote did not answer within {timeout} s")
+        return self.replies.readline()
+
+    def _ask(self, request, timeout):
         with self.lock:
             try:
-                self.process.stdin.write(json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n")
+                self.process.stdin.write(json.dumps(request) + "\n")
                 self.process.stdin.flush()
-                reply = self.replies.readline()
             except OSError as error:
                 raise ZygoteError(f"the zygote is gone ({error})") from None
+            return self._reply(timeout)
+
+    def reset(self, folder):
+        """In a sandbox: end every process of the last kernel's, empty what it could write, and bring in
+        the submission in host folder `folder` (the kernel's working folder)."""
+        self.sandbox.stage(folder)
+        reply = self._ask({"reset": True, "workdir": self.sandbox.workdir(folder)}, RESET_TIMEOUT)
+        if reply.strip() != "ok":
+            raise ZygoteError(f"the sandbox could not be reset: {reply.strip() or 'the zygote is gone'}")
+
+    def fork(self, argv, cwd, env):
+        """Start a kernel; return its pid (as this process sees it)."""
+        if self.sandbox:
+            cwd = self.sandbox.workdir(cwd)
+        reply = self._ask({"argv": argv, "cwd": cwd, "env": env}, FORK_TIMEOUT)
         if not reply.strip().isdigit():
             raise ZygoteError(f"the zygote is gone (exit code {self.process.poll()})")
-        return int(reply)
+        return self.sandbox.host_pid(int(reply)) if self.sandbox else int(reply)
 
     def close(self):
         with contextlib.suppress(OSError):  # (a dead zygote's pipe may still hold a request)
             self.process.stdin.close()  # the zygote ends; the kernels it started are not its to end
+        if self.sandbox:  # ... except in a sandbox, which ends with everything in it
+            stop(self.process)
+            self.sandbox.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -74,21 +118,26 @@ class Zygote:
         self.replies.close()
 
 
-def _zygote_key(python, env):
+def _zygote_key(python, env, sandboxed):
     # jupyter_client's per-kernel variables (JPY_SESSION_NAME, ...) don't change what the zygote imports
-    return python, tuple(sorted((k, v) for k, v in env.items() if not k.startswith("JPY_")))
+    return python, tuple(sorted((k, v) for k, v in env.items() if not k.startswith("JPY_"))), sandboxed
 
 
 _zygote = None  # this process's zygote: one at a time
 
 
+def zygote_for(python, env, sandboxed=False):
+    """This process's zygote for kernels of `python` and `env`, started if need be."""
+    global _zygote
+    if _zygote is None or _zygote.key != _zygote_key(python, env, sandboxed) or _zygote.process.poll() is not None:
+        stop_zygote()
+        _zygote = Zygote(python, env, sandboxed)
+    return _zygote
+
+
 def fork_kernel(cmd, cwd, env):
     """Start the kernel `cmd` (`python -m ipykernel_launcher ...`) from a zygote; return its pid."""
-    global _zygote
-    if _zygote is None or _zygote.key != _zygote_key(cmd[0], env) or _zygote.process.poll() is not None:
-        stop_zygote()
-        _zygote = Zygote(cmd[0], env)
-    return _zygote.fork(cmd[3:], cwd, env)
+    return zygote_for(cmd[0], env).fork(cmd[3:], cwd, env)
 
 
 def stop_zygote():
@@ -140,19 +189,54 @@ def _is_python_kernel(cmd):
 
 
 class ForkingProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, but Python kernels come from the zygote."""
+    """jupyter_client's local provisioner, but Python kernels come from the zygote; for a kernel manager
+    with `sandboxed` set, a zygote in a sandbox (grading_engine/sandbox.py), reset before every kernel."""
+
+    _zygote = None  # the sandboxed zygote this kernel comes from
+
+    async def pre_launch(self, **kwargs):
+        km = self.parent
+        if not km.sandboxed:
+            return await super().pre_launch(**kwargs)
+        python = km.format_kernel_cmd()[0]
+        env = kernel_environment(kwargs.get("env") or os.environ, python)
+        folder = os.path.abspath(kwargs.get("cwd") or os.getcwd())
+        try:
+            self._zygote = zygote_for(python, env, sandboxed=True)
+            self._zygote.reset(folder)
+        except ZygoteError as error:  # (a kernel may have stopped or killed it): a new sandbox, once
+            self.log.warning("Replacing the grading sandbox: %s", error)
+            stop_zygote()
+            self._zygote = zygote_for(python, env, sandboxed=True)
+            self._zygote.reset(folder)
+        # The connection file and the sockets: in the sandbox's own folder for them, which has the same
+        # path inside and out (outside, a link into the sandbox)
+        km.connection_file = str(self._zygote.sandbox.kernels / f"kernel-{km.kernel_id}.json")
+        km.ip = km.connection_file.removesuffix(".json") + "-ipc"
+        kwargs = await super().pre_launch(**kwargs)
+        if self._zygote.sandbox.uid is not None:  # jupyter_client wrote it for its own user only
+            os.chown(km.connection_file, self._zygote.sandbox.uid, self._zygote.sandbox.uid)
+        return kwargs
+
+    def stage(self, folder):
+        """Copy host folder `folder` into the sandbox's inbox again; return the inbox's path, for the kernel."""
+        self._zygote.sandbox.stage(folder)
+        return str(self._zygote.sandbox.inbox)
 
     async def launch_kernel(self, cmd, **kwargs):
         if not _is_python_kernel(cmd):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         env = dict(kwargs.get("env") or os.environ)
-        try:
-            pid = fork_kernel(cmd, cwd, env)
-        except (OSError, ZygoteError) as error:
-            self.log.warning("Starting the kernel the usual way: %s", error)
-            stop_zygote()
-            return await super().launch_kernel(cmd, **kwargs)
+        if self._zygote is not None:  # sandboxed: never the usual way, which would run outside it
+            pid = self._zygote.fork(cmd[3:], cwd, kernel_environment(env, cmd[0]))
+        else:
+            try:
+                pid = fork_kernel(cmd, cwd, env)
+            except (OSError, ZygoteError) as error:
+                self.log.warning("Starting the kernel the usual way: %s", error)
+                stop_zygote()
+                return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedKernel(pid)
         self.pid = self.pgid = pid  # the kernel leads its own session
         self.cwd = cwd
@@ -162,12 +246,25 @@ class ForkingProvisioner(LocalProvisioner):
 class PreloadedKernelManager(AsyncKernelManager):
     """jupyter_client's kernel manager, with Python kernels forked from a zygote."""
 
+    sandboxed = False
+
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:  # (a restart keeps the provisioner it has)
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = ForkingProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
                                                   parent=self)
         return await super()._async_pre_start_kernel(**kw)
+
+
+class SandboxedKernelManager(PreloadedKernelManager):
+    """Kernels forked from a zygote in a bubblewrap sandbox; they talk to the grader over Unix sockets
+    (the sandbox has no network), which also ends the race for TCP ports between workers."""
+
+    sandboxed = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport = "ipc"
 
 
 atexit.register(stop_zygote)

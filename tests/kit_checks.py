@@ -63,3 +63,10 @@ def released_text(path):
         return path.read_text(encoding="utf-8")
     nb = nbformat.read(path, as_version=4)
     return "\n".join([cell.source for cell in nb.cells] + [str(output) for cell in nb.cells for output in cell.get("outputs", [])])
+
+
+def outputs_text(path):
+    """Everything a notebook's cells printed or raised, as text."""
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(output.get("text", "") or f"{output.get('ename', '')}: {output.get('evalue', '')}"
+                     for cell in nb.cells for output in cell.get("outputs", []))

@@ -3,6 +3,10 @@
 Every submission in `tests/bank/expected_scores.csv` is autograded in one `nbgrader autograde` run;
 each autograded cell of the notebooks it submits must get full marks, or no points where the table
 lists it (0, or left for manual grading, as nbgrader does with a deleted test cell).
+
+The run takes place on a grading machine as an attacker would wish it: a server on 127.0.0.1 that
+hands out answers, an SSH key in the grader's home and a token in its environment. The bank's
+attacks on the grader (ATTACKS) must fail inside the kernel, in the sandbox (grading_engine/sandbox.py).
 """
 import html
 import re
@@ -10,22 +14,23 @@ import re
 import nbformat
 import pytest
 
-from kit_checks import assert_expected_scores, secret_lines
+from attacks import ATTACKS, SECRETS, attempt_lines, grade_in_hostile_world
+from kit_checks import assert_expected_scores, outputs_text, secret_lines
 from tools.grading import ASSIGNMENT, ROOT, cell_scores, make_course, nbgrader, read_manifest, submit
 
 BANK = read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")
-# The bank's infinite loop waits for the cell timeout; Part 3's slowest cell takes under 10 s
-TIMEOUT = 30
-
-
 @pytest.fixture(scope="module")
-def graded_bank(tmp_path_factory):
+def bank_run(tmp_path_factory):
     """A course folder of its own after one autograde run over all the bank's submissions."""
     root = make_course(tmp_path_factory.mktemp("bank"))
     for entry in BANK:
         submit(entry, root)
-    nbgrader("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", course_root=root)
-    return root
+    return grade_in_hostile_world(root, tmp_path_factory.mktemp("grader-home"))
+
+
+@pytest.fixture(scope="module")
+def graded_bank(bank_run):
+    return bank_run.root
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +91,32 @@ def test_grading_budget_trains_quietly(graded_bank):
         assert "budget:" in printed, f"{notebook} printed nothing: the check below would prove nothing"
         for progress in ["Epoch ", "Training with", "layers, from"]:
             assert progress not in printed, f"{notebook} printed training progress ({progress!r}) under nbgrader"
+
+
+@pytest.mark.parametrize("entry", ATTACKS)
+def test_attack_fails_inside_the_sandbox(bank_run, entry):
+    """Does each attack on the grader fail where it runs, in the kernel (its score is checked above)?"""
+    lines = attempt_lines(bank_run.root, entry)
+    assert len(lines) == 1, f"{entry} printed {lines}: its attack did not run"
+    if entry.startswith("leaves-a-background-process"):
+        assert lines[0].startswith("ATTEMPT started"), lines
+        assert not bank_run.left_behind, f"processes of {entry} outlived grading: {bank_run.left_behind}"
+        return
+    assert lines[0].startswith("ATTEMPT blocked"), f"{entry}: {lines[0]}"
+    if entry.startswith("writes-the-gradebook"):
+        import sqlite3
+
+        with sqlite3.connect(bank_run.root / "gradebook.db") as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "written_by_a_submission" not in tables
+    if entry.startswith("connects-to"):
+        assert bank_run.connections == 0, "a submission reached the server on 127.0.0.1"
+    if entry.startswith("fills-the-disk"):  # stopped by the sandbox's tmpfs sizes, not by the host's disk
+        written = int(re.search(r"wrote (\d+) MiB", lines[0]).group(1))
+        assert "No space left" in lines[0] and written <= 3 * 256, lines[0]
+    if entry.startswith("fork-bomb"):
+        assert "Resource temporarily unavailable" in lines[0], lines[0]
+    if entry.startswith("reads-ssh-keys"):
+        text = outputs_text(bank_run.root / "autograded" / entry / ASSIGNMENT / "part1_understanding.ipynb")
+        leaked = [name for name, secret in SECRETS.items() if secret in text]
+        assert not leaked, f"the autograded notebook (and so the feedback) shows the grader's {leaked}"

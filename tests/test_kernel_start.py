@@ -1,7 +1,8 @@
 """A grading kernel that dies before it is ready, because another process took one of the ports that
 jupyter_client chose for it (two workers start kernels at the same moment), is started again on new
 ports, and the submission is graded; one that keeps dying is given up on with nbclient's error. The
-same holds for a kernel restarted after a cell killed it, when that cell left a process holding its ports."""
+same holds for a kernel restarted after a cell killed it, when that cell left a process holding its ports.
+All outside the sandbox (`--RestartingExecute.sandbox=False`): kernels in the sandbox use no ports."""
 import contextlib
 import os
 import signal
@@ -48,7 +49,8 @@ def hand_out(monkeypatch, taken_port, times):
 def grade(folder, *codes):
     """Grade a notebook of one code cell per `codes` in `folder` with the kit's Execute; return its cells."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in codes])
-    RestartingExecute(timeout=60, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(folder)}})
+    # (outside the sandbox, whose kernels talk over Unix sockets instead of ports)
+    RestartingExecute(timeout=60, kernel_name="python3", sandbox=False).preprocess(nb, {"metadata": {"path": str(folder)}})
     return nb.cells
 
 
