@@ -7,6 +7,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `tools`, r
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades  # noqa: E402
 
+import grading_engine  # noqa: E402
 from grading_engine.nbgrader_plugins import ForgetDuplicateIds, HideHiddenTests, RestartingExecute, ShowMarkingNotes  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -33,7 +34,8 @@ c.Execute.extra_arguments = [
     # keep them in the grader's log instead
     "--IPKernelApp.capture_fd_output=False",
     # Before any student code: the memory cap below, and the tamper checks' view of NumPy and builtins
-    f"--IPKernelApp.exec_files={os.path.join(os.path.dirname(os.path.abspath(__file__)), 'grading_engine', 'grading_kernel.py')}",
+    # (from the grading engine in use: the sandbox shows kernels that one)
+    f"--IPKernelApp.exec_files={os.path.join(os.path.dirname(grading_engine.__file__), 'grading_kernel.py')}",
 ]
 # Address space per grading kernel (bytes): a runaway allocation raises MemoryError in its own cell,
 # and two workers stay far below a 24 GiB machine's memory

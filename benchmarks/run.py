@@ -8,8 +8,11 @@
    started afresh (out of it); and as one
    `nbgrader autograde` command, with the kit's one kernel per submission and with nbgrader's kernel
    per notebook, side by side.
-3. Class throughput: 20 submissions with 1 and with 2 workers.
+3. Class throughput on the same 20 submissions: `grading_engine.cluster` on a LocalCluster of 1 and
+   of 2 workers, and the process pool it replaced (`benchmarks/pool_autograde.py`) with 2.
 4. Peak memory of a worker's largest process (its grading kernel).
+5. What a cluster of many machines would do: the scheduler's cost per task and the bytes each
+   submission moves, measured, and the estimate they give.
 
 Times are wall-clock seconds; ratios are what to compare across machines.
 """
@@ -27,7 +30,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader, submit
-from grading_engine.parallel_autograde import autograde_class
+from grading_engine.cluster import grade_class, pack, start_client
 
 COMPLETE = Sample("complete", "solutions")
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
@@ -86,12 +89,10 @@ def main():
         course = make_course(tmp / "course")
         singles = [f"single-{n}" for n in range(5)]
         submit_complete(course, singles)
-        single_times = sorted(autograde_class(singles, workers=1, course_root=course).values())
-        unsandboxed_times = sorted(autograde_class(singles, workers=1, course_root=course,
-                                                   options=["--RestartingExecute.sandbox=False"]).values())
-        plain_times = sorted(autograde_class(singles, workers=1, course_root=course,
-                                             options=["--RestartingExecute.sandbox=False",
-                                                      "--RestartingExecute.preload_kernels=False"]).values())
+        single_times = grade_in_one_worker(course, singles)
+        unsandboxed_times = grade_in_one_worker(course, singles, "--RestartingExecute.sandbox=False")
+        plain_times = grade_in_one_worker(course, singles, "--RestartingExecute.sandbox=False",
+                                          "--RestartingExecute.preload_kernels=False")
         print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
         for way, times in [("kernels forked from a preloaded zygote in the sandbox (the kit's default)", single_times),
                            ("the same without the sandbox (sandbox=False)", unsandboxed_times),
@@ -115,30 +116,68 @@ def main():
             print(f"   `nbgrader autograde --student`, {way}, median of 3: {median_and_all(times)}")
         shared, per_notebook = (statistics.median(times) for times in commands.values())
         print(f"   one kernel per submission: {per_notebook / shared:.2f}x faster than a kernel per notebook")
-        print("\n3. Class throughput, 20 complete submissions")
+        print("\n3. Class throughput, the same 20 complete submissions, each way in a process of its own")
+        students = [f"class-{n:02d}" for n in range(20)]
+        submit_complete(course, students)
         walls, peaks = {}, {}
-        for workers in (1, 2):
-            students = [f"w{workers}-{n:02d}" for n in range(20)]
-            submit_complete(course, students)
-            walls[workers], peaks[workers] = autograde_in_subprocess(course, students, workers)
-            print(f"   {workers} worker{'s' if workers > 1 else ' '}: {walls[workers]:6.1f} s, "
-                  f"{20 / walls[workers] * 60:5.1f} submissions per minute")
-        print(f"   speed-up with 2 workers: {walls[1] / walls[2]:.2f}x (2.00x would be linear)")
-        print(f"   300 submissions with 2 workers: about {300 * walls[2] / 20 / 60:.0f} minutes")
+        for way, command, workers in [("cluster, 1 worker ", "grading_engine.cluster", 1),
+                                      ("cluster, 2 workers", "grading_engine.cluster", 2),
+                                      ("pool,    2 workers", "benchmarks.pool_autograde", 2)]:
+            walls[way], peaks[way] = grade_in_subprocess(command, course, students, workers)
+            print(f"   {way}: {walls[way]:6.1f} s, {20 / walls[way] * 60:5.1f} submissions per minute")
+        cluster, pool = walls["cluster, 2 workers"], walls["pool,    2 workers"]
+        print(f"   speed-up with 2 workers: {walls['cluster, 1 worker '] / cluster:.2f}x (2.00x would be linear)")
+        print(f"   the cluster against the pool it replaced, 2 workers: {pool / cluster:.2f}x "
+              "(above 1: faster; the cluster's time includes starting it)")
+        print(f"   300 submissions with 2 workers: about {300 * cluster / 20 / 60:.0f} minutes")
 
         print("\n4. Memory")
-        for workers, peak in peaks.items():
-            print(f"   {workers} worker{'s' if workers > 1 else ''}: largest grading process {peak:.0f} MB resident")
+        for way, peak in peaks.items():
+            print(f"   {way}: largest grading process {peak:.0f} MB resident")
         print("   (each grading kernel's address space is capped by WEIGHT_INIT_KERNEL_MEMORY in nbgrader_config.py)")
 
+        print("\n5. Many machines: what limits a cluster")
+        per_task = scheduler_cost_per_task()
+        sent = len(pack(course / "submitted" / students[0] / ASSIGNMENT)) / 2**20
+        back = len(pack(course / "autograded" / students[0] / ASSIGNMENT)) / 2**20
+        per_submission = statistics.median(single_times)
+        print(f"   the scheduler: {per_task * 1000:.1f} ms per task (1,000 empty tasks, 2 workers)")
+        link = (sent + back) * 2**20 * 8 / 1e9  # seconds at 1 Gbit/s
+        print(f"   data per submission: {sent:.1f} MiB to a worker, {back:.1f} MiB back (the submission carries "
+              f"MNIST); at 1 Gbit/s, {link:.2f} s of the instructor's link")
+        workers_per_link = per_submission / max(link, per_task)
+        print(f"   one submission takes a worker {per_submission:.1f} s: the instructor's link and the scheduler keep "
+              f"up with about {workers_per_link:.0f} workers at once")
+        for machines, cores in [(10, 16), (50, 16)]:
+            workers = min(machines * cores, workers_per_link)
+            hours = 10_000 * per_submission / workers / 3600
+            print(f"   10,000 submissions on {machines} machines of {cores} cores: about {hours:.1f} hours "
+                  f"({workers:.0f} workers busy)")
 
-def autograde_in_subprocess(course, students, workers):
-    """Grade with `grading_engine.parallel_autograde` in its own process, so its memory peak is its own."""
-    result = subprocess.run([sys.executable, "-m", "grading_engine.parallel_autograde", "--course", str(course),
-                             "--workers", str(workers), "--students", *students],
+
+def grade_in_one_worker(course, students, *options):
+    """Per-submission times of `students` graded one after another by one worker (LocalCluster)."""
+    return sorted(grade_class(students, course, workers=1, force=True, options=options, dashboard="127.0.0.1:0",
+                              say=lambda line: None).values())
+
+
+def grade_in_subprocess(command, course, students, workers):
+    """Grade with `python -m command` in its own process, so its memory peak is its own; return the
+    wall time it reports and that peak."""
+    result = subprocess.run([sys.executable, "-m", command, "--course", str(course), "--workers", str(workers),
+                             "--students", *students, *(["--force"] if command.endswith("cluster") else [])],
                             cwd=ROOT, capture_output=True, text=True, check=True)
-    seconds, peak = re.search(r": ([\d.]+) s, .* peak process memory (\d+) MB", result.stdout).groups()
+    seconds, peak = re.search(r"([\d.]+) s, .* peak process memory (\d+) MB", result.stdout).groups()
     return float(seconds), float(peak)
+
+
+def scheduler_cost_per_task(tasks=1000):
+    """Seconds a LocalCluster of 2 workers spends per task that does nothing."""
+    with start_client(workers=2, dashboard="127.0.0.1:0") as client:
+        client.gather(client.map(abs, range(10)))  # (the workers are up)
+        started = time.perf_counter()
+        client.gather(client.map(abs, range(tasks)))
+        return (time.perf_counter() - started) / tasks
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
   the network and the grader's secrets.
 - `grading_kernel`: runs first in every grading kernel (memory cap, tamper-check baseline, reset
   between notebooks).
-- `parallel_autograde`: grades a class with several workers at once.
+- `cluster`: grades a class on a Dask cluster, several workers on one machine or many machines.
 
 The instructor's commands (the demo, reports, the marking guide) live in `tools/`.
 """

@@ -1,6 +1,6 @@
 """Autograding the sample submissions gives exactly the scores that samples/manifest.csv promises,
-with several workers at once: on sqlite on one machine, and against a shared PostgreSQL gradebook as
-several machines would (here, a local server the test starts itself)."""
+with several workers at once (grading_engine/cluster.py, on a LocalCluster): into a sqlite gradebook,
+and into a PostgreSQL one (here, a local server the test starts itself)."""
 import os
 import shutil
 import socket
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kit_checks import assert_expected_scores, autograded_cells
+from grading_engine.cluster import grade_class, thread_env
 from tools.grading import ASSIGNMENT, cell_scores, make_course, read_manifest, submit
-from grading_engine.parallel_autograde import autograde_class, thread_env
 
 SAMPLES = read_manifest()
 
@@ -70,13 +70,13 @@ def postgres():
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_two_workers_grade_the_samples_right(tmp_path, request, database):
-    """Do 2 workers at once, on sqlite or on a shared PostgreSQL gradebook, give every sample its expected scores?"""
+    """Do 2 workers at once, with a sqlite or a PostgreSQL gradebook, give every sample its expected scores?"""
     db_url = request.getfixturevalue("postgres") if database == "postgresql" else None
     course = make_course(tmp_path, db_url=db_url)
     for sample in SAMPLES:
         submit(sample, course)
     started = time.perf_counter()
-    autograde_class([s.name for s in SAMPLES], workers=2, course_root=course, db_url=db_url)
+    grade_class([s.name for s in SAMPLES], workers=2, course_root=course, db_url=db_url, dashboard="127.0.0.1:0")
     print(f"{database}: {len(SAMPLES)} submissions with 2 workers in {time.perf_counter() - started:.0f} s")
     scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(db_url or f"sqlite:///{course / 'gradebook.db'}")}
     for sample in SAMPLES:
@@ -91,7 +91,7 @@ def test_a_submission_nbgrader_cannot_read_is_reported_and_the_others_graded(tmp
         submit(complete, course, student=name)
     (course / "submitted" / "broken-file" / ASSIGNMENT / "part1_understanding.ipynb").write_text("{ not json")
     with pytest.raises(RuntimeError, match=r"(?s)1 of 2 submissions could not be graded: broken-file: .*NotJSONError"):
-        autograde_class(["broken-file", "complete"], workers=1, course_root=course)
+        grade_class(["broken-file", "complete"], workers=1, course_root=course, dashboard="127.0.0.1:0")
     scores = cell_scores(f"sqlite:///{course / 'gradebook.db'}")
     graded = {r["notebook"] for r in scores if r["student"] == "complete" and r["score"] is not None}
     assert graded == {"part1_understanding", "part2_techniques", "part3_applying", "part4_deep_networks"}

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
+from grading_engine.cluster import grade_class
 from tools.grading import ASSIGNMENT, ROOT, make_course, read_manifest, submit
-from grading_engine.parallel_autograde import autograde_class
 
 SAMPLES = read_manifest()
 
@@ -20,7 +20,7 @@ def graded_course(tmp_path_factory):
     shutil.copy(ROOT / "marking_guide.md", course / "marking_guide.md")
     for sample in SAMPLES:
         submit(sample, course)
-    autograde_class([s.name for s in SAMPLES], workers=2, course_root=course)
+    grade_class(course_root=course, workers=2, dashboard="127.0.0.1:0")
     # the server's log outside the course folder, so that the file browser lists only what an instructor has
     with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as (url, token):
         yield course, url, token

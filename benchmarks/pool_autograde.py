@@ -1,27 +1,16 @@
-"""Autograde a class with several workers at once, on one machine or, with PostgreSQL, on several.
+"""The kit's process pool for grading a class, before grading_engine/cluster.py replaced it: kept as
+`make bench`'s baseline for class throughput, as benchmarks/assignment_original.py is for training.
 
-    python -m grading_engine.parallel_autograde --workers 2                      # every student in submitted/
-    python -m grading_engine.parallel_autograde --workers 2 --students alice bob
-    python -m grading_engine.parallel_autograde --workers 8 --db postgresql://grader@dbhost/weight_init
+    python -m benchmarks.pool_autograde --workers 2 --course COURSE --students alice bob
 
 Each worker is a process that loads nbgrader and the course's `nbgrader_config.py` once, then grades
 the students it is handed one after another, as `nbgrader autograde weight_init --student=ID` would
-(through nbgrader's own Python API, which nbgrader's formgrader uses): nbgrader's start-up, about
-2.5 s, is paid once per worker instead of once per submission. Workers split the machine's cores
-between them: TensorFlow, oneDNN and BLAS in each grading kernel get `cores // workers` threads, so
-that the workers don't fight over the cores.
-
-nbgrader's default sqlite gradebook takes one writer at a time; the workers' writes are short and
-sqlite makes them wait their turn, which is fine on one machine. To grade one class from several
-machines, point every machine's workers at one PostgreSQL database with `--db` (nbgrader's
-`CourseDirectory.db_url`), after creating the assignment there once with
-`nbgrader generate_assignment weight_init --CourseDirectory.db_url=URL`.
+(through nbgrader's own Python API). The kernels of each worker get `cores // workers` threads.
 """
 import argparse
 import functools
 import multiprocessing
 import os
-import resource
 import sys
 import time
 import warnings
@@ -31,15 +20,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import SAWarning
 
-from tools.grading import ASSIGNMENT, ROOT, path_with_this_environment
+from grading_engine.cluster import peak_child_memory_mb, thread_env
 from grading_engine.nbgrader_plugins import RestartingExecute
-
-
-def thread_env(workers, cores=None):
-    """Environment variables that give each worker's kernel its share of the cores."""
-    share = str(max(1, (cores or os.cpu_count() or 1) // workers))
-    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": share,
-            "OPENBLAS_NUM_THREADS": share, "MKL_NUM_THREADS": share}
+from tools.grading import ASSIGNMENT, ROOT, path_with_this_environment
 
 
 def _start_worker(course_root, env):
@@ -115,11 +98,6 @@ def _grade_in_pool(students, workers, course_root, db_url, options, times, failu
             if error:
                 failures[student] = error  # the others are graded all the same
     return unfinished
-
-
-def peak_child_memory_mb():
-    """The largest resident set of any finished child process so far (a grading kernel, in practice)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def main(argv=None):

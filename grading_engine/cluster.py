@@ -1,0 +1,283 @@
+"""Grade a class on a Dask cluster, from the instructor's machine.
+
+    python -m grading_engine.cluster                                 # a LocalCluster here, one worker per core
+    python -m grading_engine.cluster --workers 2 --students alice bob
+    python -m grading_engine.cluster --scheduler tcp://HOST:8786      # a cluster of `dask worker` processes
+    python -m grading_engine.cluster --force                         # everyone again, not only who is missing
+
+The instructor's machine (the client) sends each submission in `submitted/` to a worker, files and
+all: no shared file system. A worker grades it in a course folder of its own (the course's config,
+source and engine, sent once, and a gradebook of its own) with nbgrader's API, as
+`nbgrader autograde --student=ID` would: the preloaded kernels, the sandbox, nbgrader's start-up paid
+once per worker. It sends back the autograded folder and the gradebook's record of the submission.
+Only the client writes the course's `autograded/` and gradebook (sqlite or PostgreSQL), once per
+submission, so that they end as a sequential `nbgrader autograde` would leave them, and feedback can
+be made on the client for everyone.
+
+Faults: Dask grades again elsewhere a submission whose worker died; a submission nbgrader cannot
+grade is reported with the end of its log while the others go on; an interrupted run, started
+again, grades only the submissions missing from `autograded/` or the gradebook.
+"""
+import argparse
+import functools
+import hashlib
+import io
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from grading_engine.nbgrader_plugins import RestartingExecute
+from tools.grading import ASSIGNMENT, ROOT, nbgrader, path_with_this_environment
+
+# What a worker needs of the course, besides the submission: sent to each worker once
+COURSE_FILES = ["nbgrader_config.py", "source", "tools", "grading_engine"]
+
+
+def thread_env(workers, cores=None):
+    """Environment variables that give each of `workers` grading processes on a machine its share of
+    the cores: TensorFlow, oneDNN and BLAS in its kernels would otherwise each take them all."""
+    share = str(max(1, (cores or os.cpu_count() or 1) // workers))
+    return {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": share,
+            "OPENBLAS_NUM_THREADS": share, "MKL_NUM_THREADS": share}
+
+
+def peak_child_memory_mb():
+    """The largest resident set of any finished descendant process so far (a grading kernel, in practice)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def pack(folder, names=None):
+    """A folder's files (or only `names` in it) as the bytes of an uncompressed tar (MNIST is compressed already)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in names or sorted(os.listdir(folder)):
+            tar.add(Path(folder) / name, arcname=name,
+                    filter=lambda info: None if "__pycache__" in info.name or ".ipynb_checkpoints" in info.name else info)
+    return buffer.getvalue()
+
+
+def unpack(data, folder):
+    """Replace `folder` with the files of tar bytes `data` (links and paths outside it refused)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    Path(folder).mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(folder, filter="data")
+
+
+# ---- on a worker ----
+
+_courses = {}  # this worker process's course folders, by the hash of the course's files
+
+
+def _worker_course(bundle_key, bundle):
+    """This worker process's course folder, made from the course's files on first use: its gradebook
+    gets the assignment from `nbgrader generate_assignment`, as the instructor's did."""
+    if bundle_key not in _courses:
+        folder = Path(tempfile.mkdtemp(prefix="weight-init-worker-"))
+        unpack(bundle, folder)
+        nbgrader("generate_assignment", ASSIGNMENT, "--force", course_root=folder)
+        _courses[bundle_key] = folder
+    return _courses[bundle_key]
+
+
+@functools.cache
+def _nbgrader_api(course, options):
+    """This worker's nbgrader, configured by the course's nbgrader_config.py and `options`."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.apps.baseapp import NbGrader
+
+    os.chdir(course)  # where nbgrader finds nbgrader_config.py (a worker has one thread and one course)
+    app = NbGrader()
+    app.initialize(list(options))
+    if str(Path(course) / "nbgrader_config.py") not in app.loaded_config_files:
+        raise RuntimeError(f"nbgrader could not load {course}/nbgrader_config.py")  # (it logs and carries on)
+    return NbGraderAPI(app.coursedir, parent=app)
+
+
+def grade_submission(student, submission, bundle_key, bundle, env, options=()):
+    """On a worker: autograde `student`'s submission (tar bytes of submitted/<student>/weight_init)
+    with the course's files (`bundle`) and kernels' environment variables `env`. Return a dict:
+    student, seconds, and either `error` (the end of nbgrader's log) or `autograded` (tar bytes) and
+    `record` (the gradebook's)."""
+    from sqlalchemy.exc import SAWarning
+
+    started = time.perf_counter()
+    # nbgrader's API, unlike its command line, has SQLAlchemy warn three times per submission about
+    # objects "not in session"; the scores are written all the same (the tests read them back)
+    warnings.filterwarnings("ignore", category=SAWarning)
+    os.environ.update(env, PATH=path_with_this_environment())
+    course = _worker_course(bundle_key, bundle)
+    for kind in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course / kind / student, ignore_errors=True)
+    unpack(submission, course / "submitted" / student / ASSIGNMENT)
+    try:
+        result = _nbgrader_api(course, tuple(options)).autograde(ASSIGNMENT, student, force=True, create=True)
+        # nbgrader's log says what went wrong; its exception only says to read the log
+        error = None if result["success"] else (result.get("log") or result.get("error", "nbgrader failed"))[-3000:]
+    except Exception as exception:  # noqa: BLE001  (reported with the student; the others go on)
+        error = f"{type(exception).__name__}: {exception}"
+    finally:
+        RestartingExecute.shut_down_kernel()  # it would live on until the next student's first notebook
+    done = {"student": student, "seconds": time.perf_counter() - started}
+    if error:
+        return {**done, "error": error}
+    return {**done, "autograded": pack(course / "autograded" / student / ASSIGNMENT),
+            "record": read_record(f"sqlite:///{course / 'gradebook.db'}", student)}
+
+
+def read_record(db_url, student):
+    """What autograde wrote to the gradebook about `student`'s submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        submission = gb.find_submission(ASSIGNMENT, student)
+        return {"timestamp": submission.timestamp, "notebooks": {
+            notebook.name: {"late_submission_penalty": notebook.late_submission_penalty, "flagged": notebook.flagged,
+                            "grades": {g.name: (g.auto_score, g.needs_manual_grade) for g in notebook.grades},
+                            "comments": {c.name: c.auto_comment for c in notebook.comments}}
+            for notebook in submission.notebooks}}
+
+
+# ---- on the instructor's machine ----
+
+def write_record(db_url, student, record):
+    """Write a worker's record of `student`'s submission into the course's gradebook, as autograde would
+    have (manual scores already given stay)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_student(student)
+        except MissingEntry:
+            gb.add_student(student)
+        submission = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=record["timestamp"])
+        for notebook in submission.notebooks:
+            saved = record["notebooks"][notebook.name]
+            notebook.late_submission_penalty, notebook.flagged = saved["late_submission_penalty"], saved["flagged"]
+            for grade in notebook.grades:
+                grade.auto_score, grade.needs_manual_grade = saved["grades"][grade.name]
+            for comment in notebook.comments:
+                comment.auto_comment = saved["comments"][comment.name]
+        gb.db.commit()
+
+
+def is_graded(course, db_url, student):
+    """Has `student`'s submission an autograded folder and a record in the gradebook?"""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (course / "autograded" / student / ASSIGNMENT).is_dir():
+        return False
+    with Gradebook(db_url) as gb:
+        try:
+            gb.find_submission(ASSIGNMENT, student)
+        except MissingEntry:
+            return False
+    return True
+
+
+def start_client(scheduler=None, workers=None, dashboard=":8787"):
+    """A Dask client of the cluster at `scheduler`, or of a LocalCluster of `workers` processes here."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    workers = workers or os.cpu_count() or 1
+    # one thread per worker: a worker grades one submission at a time, in its own kernel
+    return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard))
+
+
+def workers_per_host(client):
+    """{host: number of Dask workers on it}, to share each machine's cores between its workers."""
+    hosts = {}
+    for worker in client.scheduler_info(n_workers=-1)["workers"].values():
+        hosts[worker["host"]] = hosts.get(worker["host"], 0) + 1
+    return hosts
+
+
+def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, workers=None, force=False,
+                options=(), dashboard=":8787", say=print):
+    """Autograde `students` (default: everyone in submitted/ not graded yet, or everyone with `force`)
+    on a Dask cluster; write the results into `course_root`. Return {student: seconds}; raise
+    RuntimeError naming each submission that could not be graded, after grading all the others."""
+    from distributed import as_completed
+
+    course = Path(course_root).resolve()
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    everyone = students or sorted(p.name for p in (course / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
+    todo = list(everyone) if force else [s for s in everyone if not is_graded(course, db_url, s)]
+    if len(todo) < len(everyone):
+        say(f"{len(everyone) - len(todo)} of {len(everyone)} submissions are graded already (--force grades them again)")
+    times, failures = {}, {}
+    if not todo:
+        return times
+    with start_client(scheduler, workers, dashboard) as client:
+        say(f"Dask dashboard: {client.dashboard_link}")
+        client.wait_for_workers(1)
+        hosts = workers_per_host(client)
+        bundle = pack(course, COURSE_FILES)
+        bundle_key = hashlib.sha256(bundle).hexdigest()
+        [bundle_future] = client.scatter([bundle], broadcast=True, hash=False)
+        futures = {client.submit(_grade_on_worker, student, pack(course / "submitted" / student / ASSIGNMENT),
+                                 bundle_key, bundle_future, hosts, tuple(options), pure=False): student
+                   for student in todo}
+        started = time.perf_counter()
+        for done, future in enumerate(as_completed(futures), start=1):
+            student = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001  (Dask gave up on it: its workers kept dying)
+                failures[student] = f"{type(error).__name__}: {error}"
+            else:
+                if "error" in result:
+                    failures[student] = result["error"]
+                else:
+                    unpack(result["autograded"], course / "autograded" / student / ASSIGNMENT)
+                    write_record(db_url, student, result["record"])
+                    times[student] = result["seconds"]
+            left = (time.perf_counter() - started) / done * (len(todo) - done)
+            bar = "#" * (30 * done // len(todo))
+            say(f"{done}/{len(todo)} [{bar:<30}] {len(failures)} failed, about {left / 60:.0f} min left; "
+                f"{student}: {'FAILED' if student in failures else 'graded'}")
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(todo)} submissions could not be graded: "
+                           + "\n".join(f"{student}: {error}" for student, error in failures.items()))
+    return times
+
+
+def _grade_on_worker(student, submission, bundle_key, bundle, hosts, options):
+    """The task a worker runs: `grade_submission` with the kernels' share of this machine's cores."""
+    from distributed import get_worker
+
+    here = hosts.get(get_worker().address.split("://")[-1].rsplit(":", 1)[0], 1)
+    return grade_submission(student, submission, bundle_key, bundle, thread_env(here), options)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scheduler", help="a Dask scheduler's address, e.g. tcp://HOST:8786 (default: a LocalCluster here)")
+    parser.add_argument("--workers", type=int, help="LocalCluster workers (default: one per core)")
+    parser.add_argument("--students", nargs="*", help="student ids (default: every folder in submitted/)")
+    parser.add_argument("--force", action="store_true", help="grade again the submissions graded already")
+    parser.add_argument("--db", help="gradebook URL, e.g. postgresql://user@host/db (default: gradebook.db)")
+    parser.add_argument("--course", type=Path, default=ROOT, help="the course folder (default: this repository)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        times = grade_class(args.students, args.course, args.db, args.scheduler, args.workers, args.force)
+    except RuntimeError as error:
+        sys.exit(str(error))
+    total = time.perf_counter() - started
+    if times:
+        print(f"{len(times)} submissions graded in {total:.1f} s, {len(times) / total * 60:.1f} per minute, "
+              f"peak process memory {peak_child_memory_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Grading on a Dask cluster (grading_engine/cluster.py), on 127.0.0.1: a scheduler and two
+`dask worker` processes started here grade the samples as samples/manifest.csv says, also when one
+worker is killed in the middle of a submission, and leave the gradebook as one sequential
+`nbgrader autograde` does; a run started again grades only what is missing."""
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kit_checks import assert_expected_scores
+from grading_engine.cluster import grade_class, read_record
+from tools.grading import ASSIGNMENT, ROOT, Sample, cell_scores, make_course, nbgrader, read_manifest, submit
+
+SAMPLES = read_manifest()
+DASK = Path(sys.executable).parent / "dask"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(logs, workers=2):
+    """A scheduler and `workers` worker processes on 127.0.0.1, as an instructor would start them on
+    their machines (without nannies, so that a killed worker stays dead); yields (address, workers)."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the kit's code, as in a worker machine's clone of it
+    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                   "--dashboard-address", "127.0.0.1:0"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=open(logs / "scheduler.log", "w"))]
+    for n in range(workers):
+        processes.append(subprocess.Popen([str(DASK), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                           "--no-nanny", "--name", f"worker-{n}"], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=open(logs / f"worker-{n}.log", "w")))
+    try:
+        yield address, processes[1:]
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The samples graded by one sequential `nbgrader autograde`: the reference."""
+    course = make_course(tmp_path_factory.mktemp("sequential"))
+    for sample in SAMPLES:
+        submit(sample, course)
+    nbgrader("autograde", ASSIGNMENT, "--force", course_root=course)
+    return course
+
+
+def assert_same_as_sequential(course, sequential):
+    """Same gradebook records and autograded files as the sequential run, student by student."""
+    for sample in SAMPLES:
+        assert read_record(f"sqlite:///{course / 'gradebook.db'}", sample.name) == \
+            read_record(f"sqlite:///{sequential / 'gradebook.db'}", sample.name), f"{sample.name}'s gradebook record differs"
+        files = {p.relative_to(course / "autograded" / sample.name) for p in (course / "autograded" / sample.name).rglob("*")}
+        reference = {p.relative_to(sequential / "autograded" / sample.name)
+                     for p in (sequential / "autograded" / sample.name).rglob("*")}
+        assert files == reference, f"{sample.name}'s autograded folder differs"
+    scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(f"sqlite:///{course / 'gradebook.db'}")}
+    for sample in SAMPLES:
+        assert_expected_scores(sample, scores)
+
+
+@pytest.mark.parametrize("kill_a_worker", [False, True], ids=["two-workers", "one-killed-mid-run"])
+def test_a_cluster_grades_like_one_sequential_run(tmp_path, sequential, kill_a_worker):
+    """Do two `dask worker` processes give every sample its expected scores and the gradebook the same
+    records as a sequential autograde, also when one of them is killed (SIGKILL) in the middle of a
+    submission?"""
+    course = make_course(tmp_path / "course")
+    for sample in SAMPLES:
+        submit(sample, course)
+    said = []
+    with dask_cluster(tmp_path) as (address, workers):
+        def say(line):
+            said.append(line)
+            if kill_a_worker and line.startswith("1/"):  # one submission done: both workers were busy
+                os.kill(workers[0].pid, signal.SIGKILL)  # with one in flight, whichever it was
+
+        times = grade_class(course_root=course, scheduler=address, say=say)
+        if kill_a_worker:
+            assert workers[0].poll() == -signal.SIGKILL
+    assert sorted(times) == sorted(s.name for s in SAMPLES)
+    assert said[0].startswith("Dask dashboard: http://127.0.0.1:")
+    assert [line.split()[0] for line in said[1:]] == [f"{n}/{len(SAMPLES)}" for n in range(1, len(SAMPLES) + 1)]
+    assert said[-1].split()[1] == "[" + "#" * 30 + "]" and " 0 failed" in said[-1]
+    assert_same_as_sequential(course, sequential)
+
+
+def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
+    """After an interrupted run, is only the submission without autograded results graded (and
+    everyone with --force)? On a LocalCluster, the command's default."""
+    course = make_course(tmp_path / "course")
+    for name in ["graded-before", "missing"]:  # (Part 1 only: quick to grade)
+        submit(Sample(name, "solutions", notebooks={"part1_understanding"}), course)
+    assert sorted(grade_class(["graded-before"], course_root=course, workers=1, dashboard="127.0.0.1:0")) == ["graded-before"]
+    said = []
+    times = grade_class(course_root=course, workers=1, dashboard="127.0.0.1:0", say=said.append)
+    assert sorted(times) == ["missing"] and said[0] == "1 of 2 submissions are graded already (--force grades them again)"
+    assert grade_class(course_root=course, workers=1, dashboard="127.0.0.1:0", say=said.append) == {}
+    assert sorted(grade_class(course_root=course, workers=1, force=True, dashboard="127.0.0.1:0")) == ["graded-before", "missing"]
