@@ -73,18 +73,16 @@ def unpack(data, folder):
 
 # ---- on a worker ----
 
-_courses = {}  # this worker process's course folders, by the hash of the course's files
+_courses = {}  # this worker process's course folders, by the name of the Variable that holds their files
 
 
-def _worker_course(bundle_key, bundle):
-    """This worker process's course folder, made from the course's files on first use: its gradebook
-    gets the assignment from `nbgrader generate_assignment`, as the instructor's did."""
-    if bundle_key not in _courses:
-        folder = Path(tempfile.mkdtemp(prefix="weight-init-worker-"))
-        unpack(bundle, folder)
-        nbgrader("generate_assignment", ASSIGNMENT, "--force", course_root=folder)
-        _courses[bundle_key] = folder
-    return _courses[bundle_key]
+def _make_course(files):
+    """A course folder for this worker, from the course's files (tar bytes): its gradebook gets the
+    assignment from `nbgrader generate_assignment`, as the instructor's did."""
+    folder = Path(tempfile.mkdtemp(prefix="weight-init-worker-"))
+    unpack(files, folder)
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", course_root=folder)
+    return folder
 
 
 @functools.cache
@@ -101,9 +99,9 @@ def _nbgrader_api(course, options):
     return NbGraderAPI(app.coursedir, parent=app)
 
 
-def grade_submission(student, submission, bundle_key, bundle, env, options=()):
+def grade_submission(student, submission, course, env, options=()):
     """On a worker: autograde `student`'s submission (tar bytes of submitted/<student>/weight_init)
-    with the course's files (`bundle`) and kernels' environment variables `env`. Return a dict:
+    in this worker's `course` folder, with kernels' environment variables `env`. Return a dict:
     student, seconds, and either `error` (the end of nbgrader's log) or `autograded` (tar bytes) and
     `record` (the gradebook's)."""
     from sqlalchemy.exc import SAWarning
@@ -113,7 +111,6 @@ def grade_submission(student, submission, bundle_key, bundle, env, options=()):
     # objects "not in session"; the scores are written all the same (the tests read them back)
     warnings.filterwarnings("ignore", category=SAWarning)
     os.environ.update(env, PATH=path_with_this_environment())
-    course = _worker_course(bundle_key, bundle)
     for kind in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course / kind / student, ignore_errors=True)
     unpack(submission, course / "submitted" / student / ASSIGNMENT)
@@ -182,8 +179,19 @@ def is_graded(course, db_url, student):
     return True
 
 
-def start_client(scheduler=None, workers=None, dashboard=":8787"):
-    """A Dask client of the cluster at `scheduler`, or of a LocalCluster of `workers` processes here."""
+def to_grade(course, db_url, students=None, force=False, say=print):
+    """The students to grade: `students` (default: everyone in submitted/), less those graded already
+    unless `force`."""
+    everyone = students or sorted(p.name for p in (course / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
+    todo = list(everyone) if force else [s for s in everyone if not is_graded(course, db_url, s)]
+    if len(todo) < len(everyone):
+        say(f"{len(everyone) - len(todo)} of {len(everyone)} submissions are graded already (--force grades them again)")
+    return todo
+
+
+def start_client(scheduler=None, workers=None, dashboard="127.0.0.1:8787"):
+    """A Dask client of the cluster at `scheduler`, or of a LocalCluster of `workers` processes here
+    (its dashboard, which names the students, on this machine's loopback only)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -202,34 +210,45 @@ def workers_per_host(client):
 
 
 def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, workers=None, force=False,
-                options=(), dashboard=":8787", say=print):
+                options=(), dashboard="127.0.0.1:8787", say=print):
     """Autograde `students` (default: everyone in submitted/ not graded yet, or everyone with `force`)
     on a Dask cluster; write the results into `course_root`. Return {student: seconds}; raise
     RuntimeError naming each submission that could not be graded, after grading all the others."""
-    from distributed import as_completed
+    from distributed import Variable, as_completed
 
     course = Path(course_root).resolve()
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
-    everyone = students or sorted(p.name for p in (course / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
-    todo = list(everyone) if force else [s for s in everyone if not is_graded(course, db_url, s)]
-    if len(todo) < len(everyone):
-        say(f"{len(everyone) - len(todo)} of {len(everyone)} submissions are graded already (--force grades them again)")
+    todo = to_grade(course, db_url, students, force, say)
     times, failures = {}, {}
     if not todo:
         return times
     with start_client(scheduler, workers, dashboard) as client:
         say(f"Dask dashboard: {client.dashboard_link}")
         client.wait_for_workers(1)
-        hosts = workers_per_host(client)
+        # The course's files, once: a worker fetches them when it first needs them (a Variable, not a
+        # dependency of the tasks, which would keep every task on the workers that hold them)
         bundle = pack(course, COURSE_FILES)
-        bundle_key = hashlib.sha256(bundle).hexdigest()
-        [bundle_future] = client.scatter([bundle], broadcast=True, hash=False)
-        futures = {client.submit(_grade_on_worker, student, pack(course / "submitted" / student / ASSIGNMENT),
-                                 bundle_key, bundle_future, hosts, tuple(options), pure=False): student
-                   for student in todo}
+        course_files = Variable(f"weight-init-course-{hashlib.sha256(bundle).hexdigest()}", client=client)
+        course_files.set(client.scatter(bundle, hash=False, broadcast=True))
+        hosts = workers_per_host(client)
+        waiting, futures, in_flight = iter(todo), {}, as_completed()
+
+        def submit_more():
+            # Two submissions per worker thread in flight: each carries its files, and ten thousand at
+            # once would sit in the scheduler's memory
+            while in_flight.count() < 2 * max(1, sum(client.nthreads().values())):
+                student = next(waiting, None)
+                if student is None:
+                    return
+                future = client.submit(_grade_on_worker, student, pack(course / "submitted" / student / ASSIGNMENT),
+                                       course_files.name, hosts, tuple(options), pure=False)
+                futures[future] = student
+                in_flight.add(future)
+
+        submit_more()
         started = time.perf_counter()
-        for done, future in enumerate(as_completed(futures), start=1):
-            student = futures[future]
+        for done, future in enumerate(in_flight, start=1):
+            student = futures.pop(future)
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001  (Dask gave up on it: its workers kept dying)
@@ -241,22 +260,27 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                     unpack(result["autograded"], course / "autograded" / student / ASSIGNMENT)
                     write_record(db_url, student, result["record"])
                     times[student] = result["seconds"]
+            submit_more()
             left = (time.perf_counter() - started) / done * (len(todo) - done)
             bar = "#" * (30 * done // len(todo))
             say(f"{done}/{len(todo)} [{bar:<30}] {len(failures)} failed, about {left / 60:.0f} min left; "
                 f"{student}: {'FAILED' if student in failures else 'graded'}")
+        course_files.delete()  # (the workers may go: nothing they hold is needed any more)
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(todo)} submissions could not be graded: "
                            + "\n".join(f"{student}: {error}" for student, error in failures.items()))
     return times
 
 
-def _grade_on_worker(student, submission, bundle_key, bundle, hosts, options):
-    """The task a worker runs: `grade_submission` with the kernels' share of this machine's cores."""
-    from distributed import get_worker
+def _grade_on_worker(student, submission, course_files, hosts, options):
+    """The task a worker runs: `grade_submission`, with the course's files from the Variable named
+    `course_files`, and the kernels' share of this machine's cores."""
+    from distributed import Variable, get_worker
 
+    if course_files not in _courses:
+        _courses[course_files] = _make_course(Variable(course_files).get().result())
     here = hosts.get(get_worker().address.split("://")[-1].rsplit(":", 1)[0], 1)
-    return grade_submission(student, submission, bundle_key, bundle, thread_env(here), options)
+    return grade_submission(student, submission, _courses[course_files], thread_env(here), options)
 
 
 def main(argv=None):

@@ -4,17 +4,18 @@ worker is killed in the middle of a submission, and leave the gradebook as one s
 `nbgrader autograde` does; a run started again grades only what is missing."""
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from distributed import Client
 
 from kit_checks import assert_expected_scores
-from grading_engine.cluster import grade_class, read_record
+from grading_engine.cluster import grade_class, read_record, to_grade
 from tools.grading import ASSIGNMENT, ROOT, Sample, cell_scores, make_course, nbgrader, read_manifest, submit
 
 SAMPLES = read_manifest()
@@ -41,6 +42,8 @@ def dask_cluster(logs, workers=2):
                                            "--no-nanny", "--name", f"worker-{n}"], env=env, stdout=subprocess.DEVNULL,
                                           stderr=open(logs / f"worker-{n}.log", "w")))
     try:
+        with Client(address, timeout=120) as client:  # all connected, so that the first tasks go to both
+            client.wait_for_workers(workers, timeout=120)
         yield address, processes[1:]
     finally:
         for process in reversed(processes):
@@ -84,16 +87,19 @@ def test_a_cluster_grades_like_one_sequential_run(tmp_path, sequential, kill_a_w
     course = make_course(tmp_path / "course")
     for sample in SAMPLES:
         submit(sample, course)
-    said = []
-    with dask_cluster(tmp_path) as (address, workers):
+    said, killed = [], []
+    with dask_cluster(tmp_path) as (address, workers), Client(address) as observer:
         def say(line):
             said.append(line)
-            if kill_a_worker and line.startswith("1/"):  # one submission done: both workers were busy
-                os.kill(workers[0].pid, signal.SIGKILL)  # with one in flight, whichever it was
+            if kill_a_worker and line.startswith("1/"):  # one submission graded: kill a worker grading another
+                busy = [info["name"] for worker, info in observer.scheduler_info()["workers"].items()
+                        if observer.processing().get(worker)]
+                killed.append(workers[int(busy[0].rsplit("-", 1)[1])])
+                os.kill(killed[0].pid, signal.SIGKILL)
 
         times = grade_class(course_root=course, scheduler=address, say=say)
         if kill_a_worker:
-            assert workers[0].poll() == -signal.SIGKILL
+            assert killed and killed[0].poll() == -signal.SIGKILL
     assert sorted(times) == sorted(s.name for s in SAMPLES)
     assert said[0].startswith("Dask dashboard: http://127.0.0.1:")
     assert [line.split()[0] for line in said[1:]] == [f"{n}/{len(SAMPLES)}" for n in range(1, len(SAMPLES) + 1)]
@@ -102,8 +108,8 @@ def test_a_cluster_grades_like_one_sequential_run(tmp_path, sequential, kill_a_w
 
 
 def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
-    """After an interrupted run, is only the submission without autograded results graded (and
-    everyone with --force)? On a LocalCluster, the command's default."""
+    """After an interrupted run, is only the submission without autograded results graded again, and
+    everyone with --force? (On a LocalCluster, the command's default.)"""
     course = make_course(tmp_path / "course")
     for name in ["graded-before", "missing"]:  # (Part 1 only: quick to grade)
         submit(Sample(name, "solutions", notebooks={"part1_understanding"}), course)
@@ -111,5 +117,8 @@ def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
     said = []
     times = grade_class(course_root=course, workers=1, dashboard="127.0.0.1:0", say=said.append)
     assert sorted(times) == ["missing"] and said[0] == "1 of 2 submissions are graded already (--force grades them again)"
-    assert grade_class(course_root=course, workers=1, dashboard="127.0.0.1:0", say=said.append) == {}
-    assert sorted(grade_class(course_root=course, workers=1, force=True, dashboard="127.0.0.1:0")) == ["graded-before", "missing"]
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    assert to_grade(course, db_url, say=said.append) == []
+    assert to_grade(course, db_url, force=True) == ["graded-before", "missing"]
+    shutil.rmtree(course / "autograded" / "missing")  # graded, but its results half written when interrupted
+    assert to_grade(course, db_url, say=said.append) == ["missing"]
