@@ -111,6 +111,9 @@ def grade_submission(student, submission, course, env, options=()):
     # objects "not in session"; the scores are written all the same (the tests read them back)
     warnings.filterwarnings("ignore", category=SAWarning)
     os.environ.update(env, PATH=path_with_this_environment())
+    # Dask's nanny sets this for its workers' memory; inherited by kernels, glibc would hand memory back
+    # to the system after every large free, which slows TensorFlow and NumPy (the sandbox drops it anyway)
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     for kind in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course / kind / student, ignore_errors=True)
     unpack(submission, course / "submitted" / student / ASSIGNMENT)
@@ -304,4 +307,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    # Through the module's own name: Dask pickles the functions of __main__ by value, and every task
+    # would then come with empty caches of its own (a course folder and an nbgrader per submission)
+    from grading_engine.cluster import main as run
+
+    run()
