@@ -10,12 +10,12 @@ kernel it grades with is forked there. Inside, a kernel sees:
 - no network (a network namespace of its own): it talks to the grader over jupyter_client's `ipc`
   transport, through Unix sockets in a third small tmpfs that the grading process reaches as
   `/proc/<sandbox pid>/root/...` (the `kernels` link in the sandbox's host folder);
-- its own PID namespace, with limits on processes, CPU time and (tools/grading_kernel.py) memory.
+- its own PID namespace, with limits on processes, CPU time and (grading_engine/grading_kernel.py) memory.
 
 Nothing else of the host is there: not the course folder (source/, the gradebook, other students'
 submissions), not the instructor's home, not the grader's environment variables (`kernel_environment`).
 
-Before every kernel the zygote resets the sandbox (tools/kernel_zygote.py): it kills every process
+Before every kernel the zygote resets the sandbox (grading_engine/kernel_zygote.py): it kills every process
 but itself, empties the writable folders and copies the next submission in. Run as root, bubblewrap
 keeps the zygote as root with only the capabilities to change its user, and kernels run as a user of
 their own, which cannot signal, trace or outlast it; run as another user, kernels share the zygote's
@@ -137,7 +137,7 @@ class Sandbox:
         return [arg for p in reversed(parents) for arg in ("--perms", "0755", "--dir", str(p))]
 
     def zygote_config(self):
-        """What the zygote needs to know of the sandbox to reset it and start kernels (tools/kernel_zygote.py)."""
+        """What the zygote needs to know of the sandbox to reset it and start kernels (grading_engine/kernel_zygote.py)."""
         return {"uid": self.uid, "home": HOME, "inbox": str(self.inbox), "sockets": str(self.kernels),
                 "empty": ["/tmp", HOME, str(self.kernels)], "keep": [str(self.inbox), str(self.kernels)],
                 "processes": PROCESSES, "cpu_seconds": CPU_SECONDS}
