@@ -168,25 +168,27 @@ def write_record(db_url, student, record):
         gb.db.commit()
 
 
-def is_graded(course, db_url, student):
-    """Has `student`'s submission an autograded folder and a record in the gradebook?"""
+def recorded_students(db_url):
+    """The students with a submission in the gradebook, in one query (a gradebook opened per student
+    would cost a class of thousands minutes at start-up)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if not (course / "autograded" / student / ASSIGNMENT).is_dir():
-        return False
     with Gradebook(db_url) as gb:
         try:
-            gb.find_submission(ASSIGNMENT, student)
+            return {submission.student.id for submission in gb.assignment_submissions(ASSIGNMENT)}
         except MissingEntry:
-            return False
-    return True
+            return set()
 
 
 def to_grade(course, db_url, students=None, force=False, say=print):
     """The students to grade: `students` (default: everyone in submitted/), less those graded already
     unless `force`."""
     everyone = students or sorted(p.name for p in (course / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
-    todo = list(everyone) if force else [s for s in everyone if not is_graded(course, db_url, s)]
+    if force:
+        todo = list(everyone)
+    else:  # graded: an autograded folder and a record in the gradebook
+        recorded = recorded_students(db_url)
+        todo = [s for s in everyone if s not in recorded or not (course / "autograded" / s / ASSIGNMENT).is_dir()]
     if len(todo) < len(everyone):
         say(f"{len(everyone) - len(todo)} of {len(everyone)} submissions are graded already (--force grades them again)")
     return todo
