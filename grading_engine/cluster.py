@@ -19,6 +19,7 @@ grade is reported with the end of its log while the others go on; an interrupted
 again, grades only the submissions missing from `autograded/` or the gradebook.
 """
 import argparse
+import contextlib
 import functools
 import hashlib
 import io
@@ -194,16 +195,23 @@ def to_grade(course, db_url, students=None, force=False, say=print):
     return todo
 
 
+@contextlib.contextmanager
 def start_client(scheduler=None, workers=None, dashboard="127.0.0.1:8787"):
     """A Dask client of the cluster at `scheduler`, or of a LocalCluster of `workers` processes here
-    (its dashboard, which names the students, on this machine's loopback only)."""
+    (its dashboard, which names the students, on this machine's loopback only), closed on exit: the
+    LocalCluster too, which a client given it does not close (its worker processes, each with a
+    sandboxed zygote, would outlive the run)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler)
+        with Client(scheduler) as client:
+            yield client
+        return
     workers = workers or os.cpu_count() or 1
     # one thread per worker: a worker grades one submission at a time, in its own kernel
-    return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard))
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard) as cluster, \
+            Client(cluster) as client:
+        yield client
 
 
 def workers_per_host(client):
