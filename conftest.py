@@ -7,6 +7,9 @@ import pytest
 
 from tools.grading import make_course
 
+# A test that leaves a process running fails (tests/process_leaks.py); pytester tests that plugin
+pytest_plugins = ["tests.process_leaks", "pytester"]
+
 ROOT = Path(__file__).resolve().parent
 # `lab_utils` is imported by the notebooks from their own folder; the tests import it from there too
 sys.path.insert(0, str(ROOT / "source" / "weight_init"))
