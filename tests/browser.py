@@ -2,6 +2,7 @@
 a `jupyter lab` server started in a folder of the test's, and Debian's Chromium driven by Playwright.
 Each step saves a screenshot under `screenshots/<test>/`, for a person to look at."""
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -26,10 +27,67 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
+class Lab:
+    """A running `jupyter lab`: its address and token, its REST API, and what to say when it fails."""
+
+    def __init__(self, url, token, log):
+        self.url, self.token, self.log = url, token, Path(log)
+
+    def api(self, path, method="GET"):
+        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def session(self, path):
+        """The server's session for the notebook at `path` (relative to its root), or None."""
+        return next((s for s in self.api("sessions") if s["path"] == path), None)
+
+    def shut_down_kernels(self):
+        """End every session and its kernel: a browser test leaves no kernel running."""
+        for session in self.api("sessions"):
+            self.api(f"sessions/{session['id']}", method="DELETE")
+
+    def diagnosis(self, lines=60):
+        """What a failing browser test should show: the server's sessions and kernels (with whether each
+        kernel's process still runs) and the end of its log, where kernels write their own stderr."""
+        try:
+            kernels = [{**kernel, "process": _kernel_process(kernel["id"])} for kernel in self.api("kernels")]
+            state = f"sessions: {self.api('sessions')}\nkernels: {kernels}"
+        except OSError as error:
+            state = f"the server does not answer: {error}"
+        log = self.log.read_text(errors="replace").splitlines()[-lines:] if self.log.exists() else ["(no log)"]
+        return f"{state}\nend of {self.log}:\n" + "\n".join(log)
+
+
+def kernel_pid(kernel_id):
+    """The pid of the kernel process started with kernel `kernel_id`'s connection file, or None."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if f"kernel-{kernel_id}.json".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+def _kernel_process(kernel_id):
+    pid = kernel_pid(kernel_id)
+    if pid is None:
+        return "gone"
+    try:
+        return f"pid {pid}, " + next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                                     if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return f"pid {pid}, gone since"
+
+
 @contextlib.contextmanager
-def jupyter_lab(root_dir, env=None, log=None):
+def jupyter_lab(root_dir, log, env=None):
     """Start `jupyter lab` serving `root_dir` on a free port, with `env` as its whole environment
-    (this environment's PATH first); yield its base URL with the login token."""
+    (this environment's PATH first), its output (and its kernels') in `log`; yield a `Lab`. On the
+    way out, every kernel it runs is shut down and the server stopped."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -40,31 +98,34 @@ def jupyter_lab(root_dir, env=None, log=None):
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env = {**(env if env is not None else os.environ), "PATH": path_with_this_environment(),
            "JUPYTERLAB_SETTINGS_DIR": str(settings)}
-    log = open(log or os.devnull, "w")
+    output = open(log, "w")
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--allow-root",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+        cwd=root_dir, env=env, stdout=output, stderr=subprocess.STDOUT)
+    lab = Lab(f"http://127.0.0.1:{port}", token, log)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                lab.api("status")
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter lab did not start (exit {server.poll()}); see {log.name}")
+                    raise RuntimeError(f"jupyter lab did not start (exit {server.poll()}):\n{lab.diagnosis()}")
                 time.sleep(0.5)
-        yield url, token
+        yield lab
     finally:
+        with contextlib.suppress(OSError):
+            lab.shut_down_kernels()
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        log.close()
+            server.wait()
+        output.close()
         shutil.rmtree(settings, ignore_errors=True)
 
 

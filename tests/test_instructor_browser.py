@@ -22,8 +22,8 @@ def graded_course(tmp_path_factory):
         submit(sample, course)
     grade_class(course_root=course, workers=2, dashboard="127.0.0.1:0")
     # the server's log outside the course folder, so that the file browser lists only what an instructor has
-    with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as (url, token):
-        yield course, url, token
+    with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as lab:
+        yield course, lab.url, lab.token
 
 
 def test_formgrader_lists_opens_and_records_a_manual_grade(browser, graded_course):

@@ -4,15 +4,18 @@ JupyterLab with nbgrader's extension, each notebook run top to bottom on the ful
 student runs it, then checked with the Validate button, as the student would."""
 import os
 import shutil
+import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
+from browser import browser, jupyter_lab, kernel_pid  # noqa: F401  (`browser` is a fixture)
 from tools.grading import ASSIGNMENT, ROOT, build_submission, read_manifest
 
 RELEASE = ROOT / "release" / ASSIGNMENT
 NOTEBOOKS = sorted(path.stem for path in RELEASE.glob("*.ipynb"))
 SAMPLES = {sample.name: sample for sample in read_manifest()}
+KERNEL_READY_S = 60  # a kernel starts in a few seconds; one not ready within a minute will not be
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 # On the full budget, each model's training says which initializer it starts from, epoch by epoch
 PROGRESS = {"part3_applying": ["Training with Zeros:", "Training with your he_normal_init:", "Epoch 5/5"],
@@ -37,23 +40,59 @@ def student_environment(home):
     return {**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
 
 
-def open_notebook(browser, url, token, path):
-    """Open `path` alone (`reset` forgets the tabs of earlier visits) and wait for its kernel."""
-    browser.page.goto(f"{url}/lab/tree/{path}?reset&token={token}")
-    browser.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
+def open_notebook(browser, lab, path):
+    """Open `path` alone (`reset` forgets the tabs of earlier visits) and wait until its kernel is ready:
+    the server's session for the notebook has a kernel that has answered, and JupyterLab's status bar
+    shows it idle. Return the kernel's `KernelWatch`."""
+    browser.page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
+    deadline = time.monotonic() + KERNEL_READY_S
+    while True:
+        session = lab.session(path)
+        if session and session["kernel"]["execution_state"] == "idle" and "| Idle" in browser.page.inner_text(".jp-StatusBar-Widget"):
+            return KernelWatch(lab, path, session["kernel"]["id"])
+        if (session and session["kernel"]["execution_state"] == "dead") or time.monotonic() > deadline:
+            browser.screenshot(f"{path} kernel not ready")
+            pytest.fail(f"{path}: the kernel was not ready {KERNEL_READY_S} s after opening the notebook\n{lab.diagnosis()}")
+        time.sleep(0.5)
 
 
-def run_all_cells(browser, timeout_s=600):
-    """Run > Run All Cells, as a student clicks it, and wait until no cell is queued or running."""
+class KernelWatch:
+    """A notebook's kernel, as the server knows it and as a process: a test fails as soon as it dies or
+    is restarted (its cells would never finish), with the server's log, where the kernel writes its stderr."""
+
+    def __init__(self, lab, path, kernel_id):
+        self.lab, self.path, self.kernel_id = lab, path, kernel_id
+        self.pid = kernel_pid(kernel_id)
+
+    def check(self):
+        state = next((k["execution_state"] for k in self.lab.api("kernels") if k["id"] == self.kernel_id), "gone")
+        pid = kernel_pid(self.kernel_id)
+        if state in ("dead", "gone") or pid != self.pid:
+            pytest.fail(f"{self.path}: the kernel died or was restarted (the server says {state}; its process was "
+                        f"{self.pid}, now {pid})\n{self.lab.diagnosis()}")
+
+
+def run_all_cells(browser, kernel, timeout_s=600):
+    """Run > Run All Cells, as a student clicks it, and wait until no cell is queued or running, checking
+    the kernel every few seconds."""
     page = browser.page
     page.click('.lm-MenuBar-itemLabel:text-is("Run")')
     page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
-            const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
-            return idle && prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p));
-        }""", timeout=timeout_s * 1000, polling=1000)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            page.wait_for_function(
+                """() => {
+                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
+                    const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+                    return idle && prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p));
+                }""", timeout=3000, polling=500)
+            return
+        except PlaywrightTimeout:
+            kernel.check()
+            if time.monotonic() > deadline:
+                browser.screenshot("run all cells timed out")
+                pytest.fail(f"{kernel.path}: cells still running {timeout_s} s after Run All Cells\n{kernel.lab.diagnosis()}")
 
 
 def validate(browser):
@@ -72,21 +111,28 @@ def stderr_outputs(browser):
 
 
 @pytest.fixture(scope="module")
-def student_lab(tmp_path_factory):
+def student_server(tmp_path_factory):
     """JupyterLab on the student's folder of model solutions, in a student's environment."""
     home = tmp_path_factory.mktemp("student-home")
     folder = student_folder(tmp_path_factory.mktemp("student"), SAMPLES["complete"])
-    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as (url, token):
-        yield url, token
+    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as lab:
+        yield lab
+
+
+@pytest.fixture
+def student_lab(student_server):
+    """The student's JupyterLab, left with no kernel running once the test is done (as a student who
+    closes each notebook before the next; four kernels with TensorFlow would hold gigabytes)."""
+    yield student_server
+    student_server.shut_down_kernels()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_a_correct_notebook_runs_without_stderr_and_validates(browser, student_lab, notebook):
     """Run every cell of the model solution in the browser: no stderr output anywhere, and Validate says Success."""
-    url, token = student_lab
-    open_notebook(browser, url, token, f"{ASSIGNMENT}/{notebook}.ipynb")
+    kernel = open_notebook(browser, student_lab, f"{ASSIGNMENT}/{notebook}.ipynb")
     browser.screenshot(f"{notebook} opened")
-    run_all_cells(browser)
+    run_all_cells(browser, kernel)
     browser.screenshot(f"{notebook} after run all")
     assert not stderr_outputs(browser), f"{notebook}: cells show stderr output: {stderr_outputs(browser)}"
     if notebook in PROGRESS:
@@ -100,14 +146,20 @@ def test_a_correct_notebook_runs_without_stderr_and_validates(browser, student_l
 
 
 @pytest.fixture(scope="module")
-def struggling_lab(tmp_path_factory):
+def struggling_server(tmp_path_factory):
     """JupyterLab on a student's folder holding the blank release and the partly wrong answers."""
     home = tmp_path_factory.mktemp("struggling-home")
     folder = tmp_path_factory.mktemp("struggling")
     student_folder(folder / "blank", SAMPLES["blank"])
     student_folder(folder / "partly-wrong", SAMPLES["partly-wrong"])
-    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as (url, token):
-        yield url, token
+    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as lab:
+        yield lab
+
+
+@pytest.fixture
+def struggling_lab(struggling_server):
+    yield struggling_server
+    struggling_server.shut_down_kernels()
 
 
 @pytest.mark.parametrize("student, notebook, expected", [
@@ -116,8 +168,7 @@ def struggling_lab(tmp_path_factory):
 ])
 def test_validate_names_the_failing_tests(browser, struggling_lab, student, notebook, expected):
     """Does Validate, on a blank or a wrong notebook, list the failing tests with their messages?"""
-    url, token = struggling_lab
-    open_notebook(browser, url, token, f"{student}/{ASSIGNMENT}/{notebook}.ipynb")
+    open_notebook(browser, struggling_lab, f"{student}/{ASSIGNMENT}/{notebook}.ipynb")
     result = validate(browser)
     assert "VALIDATION FAILED" in result or "The following cell failed" in result, result[:1500]
     for message in expected:
