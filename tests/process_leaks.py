@@ -11,6 +11,7 @@ and the processes are killed so that the next tests start clean.
     pytest -p tests.process_leaks     # conftest.py loads it for the kit's suite
 """
 import ctypes
+import multiprocessing.resource_tracker
 import os
 import signal
 import time
@@ -82,6 +83,9 @@ def _kill(leaked):
 def pytest_configure(config):
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed: detached processes would escape the check")
+    # multiprocessing's resource tracker serves this process until it exits, whichever test first starts
+    # a process with it (a Dask LocalCluster does): started now, it is not taken for that test's leak
+    multiprocessing.resource_tracker.ensure_running()
 
 
 @pytest.hookimpl(wrapper=True)
