@@ -5,10 +5,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `tools`, run from any folder
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
-from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades  # noqa: E402
+from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, OverwriteCells  # noqa: E402
 
 import grading_engine  # noqa: E402
-from grading_engine.nbgrader_plugins import ForgetDuplicateIds, HideHiddenTests, RestartingExecute, ShowMarkingNotes  # noqa: E402
+from grading_engine.intake import guard_submissions  # noqa: E402
+from grading_engine.nbgrader_plugins import (ForgetDuplicateIds, HideHiddenTests, RestartingExecute,  # noqa: E402
+                                             RestoreInstructorCells, ShowMarkingNotes)
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -45,10 +47,17 @@ os.environ["PYTHONWARNINGS"] = "ignore"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["PYTHONHASHSEED"] = "0"  # the same submission always grades the same way
 
+# Links, FIFOs, sockets and devices in a submission are set aside (into quarantine/), never followed or
+# opened with the instructor's permissions, before nbgrader copies the submission's files
+guard_submissions(Autograde)
+
 # A cell duplicated by JupyterLab's split or copy-paste becomes a plain cell instead of aborting the
-# whole batch (nbgrader empties its metadata, then rejects the empty metadata as an old schema)
+# whole batch (nbgrader empties its metadata, then rejects the empty metadata as an old schema); the
+# instructor's locked code cells that a submission deleted are put back, so that tests never run
+# with a student's replacement of them
 c.Autograde.sanitize_preprocessors = [q for p in Autograde.class_traits()["sanitize_preprocessors"].default()
-                                      for q in ([p, ForgetDuplicateIds] if p is DeduplicateIds else [p])]
+                                      for q in ([p, ForgetDuplicateIds] if p is DeduplicateIds else
+                                                [p, RestoreInstructorCells] if p is OverwriteCells else [p])]
 
 # A cell that kills the kernel loses its own points, not the whole submission's; and the Formgrader
 # shows graders the model answer and marking notes below each written answer

@@ -29,9 +29,11 @@ import sys
 import tarfile
 import tempfile
 import time
+import types
 import warnings
 from pathlib import Path
 
+from grading_engine.intake import QUARANTINE, make_submission_safe
 from grading_engine.nbgrader_plugins import RestartingExecute
 from tools.grading import ASSIGNMENT, ROOT, nbgrader, path_with_this_environment
 
@@ -183,7 +185,12 @@ def recorded_students(db_url):
 
 def to_grade(course, db_url, students=None, force=False, say=print):
     """The students to grade: `students` (default: everyone in submitted/), less those graded already
-    unless `force`."""
+    unless `force`. Their submissions are made safe first (grading_engine/intake.py): a link or a special
+    file is never packed, sent or followed."""
+    log = types.SimpleNamespace(warning=lambda message, *args: say(message % args))
+    for folder in sorted((course / "submitted").iterdir()):
+        if not students or folder.name in students:
+            make_submission_safe(course / "submitted", folder.name, ASSIGNMENT, course / QUARANTINE, log)
     everyone = students or sorted(p.name for p in (course / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
     if force:
         todo = list(everyone)

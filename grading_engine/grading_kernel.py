@@ -10,6 +10,9 @@
 - Registers `sys.modules["_grading_kernel"].between_notebooks()`: one kernel grades all the notebooks
   of a submission (`RestartingExecute`), and this gives each notebook after the first the state a
   fresh kernel would give it.
+- Sets up the trusted runner, `sys.modules["_grading_kernel"].run_trusted()`, through which the grader
+  runs every test and locked instructor cell, and which proves to the grader that the cell's own
+  code ran to its end (grading_engine/cell_proofs.py); see `_trusted_runner`.
 """
 
 
@@ -29,9 +32,9 @@ def _set_up():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     try:
-        import integrity  # noqa: F401  (beside the notebook being graded)
+        import integrity  # (beside the notebook being graded)
     except ImportError:
-        pass
+        integrity = None
     import numpy
 
     _build_optimizers_before_tracing()
@@ -58,8 +61,8 @@ def _set_up():
     def between_notebooks(files_from=None):
         """Undo what the last notebook's code changed outside its namespace and could change the
         next notebook's grade, then empty the namespace (IPython's reset) and collect the garbage.
-        In a sandbox, also copy the submission's files from `files_from` again: nbgrader writes each
-        notebook as it grades it, and Part 3 reads Part 2's."""
+        In a sandbox, also restore the submission's files that the last notebook's code changed, from
+        `files_from` (the sandbox's copy of the submission as staged)."""
         os.chdir(folder)
         if files_from:
             _copy_changed(files_from, folder)
@@ -84,9 +87,237 @@ def _set_up():
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
         get_ipython().reset(new_session=True)  # (every name, the history, the execution count)
+        trusted.forget()
         gc.collect()
 
-    sys.modules["_grading_kernel"] = types.SimpleNamespace(between_notebooks=between_notebooks)
+    trusted = _trusted_runner(get_ipython(), integrity, _set_up.__code__.co_filename)
+    sys.modules["_grading_kernel"] = types.SimpleNamespace(between_notebooks=between_notebooks,
+                                                           run_trusted=trusted.run)
+
+
+def _trusted_runner(shell, integrity, this_file):
+    """The runner of the grader's requests (grading_engine/cell_proofs.py), made before any student
+    code runs, from references taken now: Python's own `compile` and `exec`, the notebook's namespace,
+    the module table, the integrity check. For each request it
+
+    - restores what instructor code relies on: every module the kernel had at its start (a student's
+      `sys.modules["integrity"] = ...` is undone), the integrity module's contents, and every name that
+      instructor code (a locked cell, or a test) has bound so far: a test sees `np`, `check_weights` and
+      `assert_untampered` as the instructor's cells left them, whatever a student's cell rebound since,
+      and the functions and classes they defined with their own code, defaults and attributes;
+    - compiles the code it was sent itself (hidden tests arrive compiled) and runs it: an instructor
+      cell in the notebook's namespace; a test in a copy of it, so that a student's function cannot
+      rebind the names the test is using, with the names the test binds copied back after;
+    - for a test: runs the genuine integrity check before and after, switches tracing, profiling and
+      `sys.monitoring` off before, and fails the test if any was switched on while it ran (an audit
+      hook watches, which nothing can remove), or if the instructor's names, functions or classes
+      changed;
+    - answers with the proof of the outcome (completed, or raised), which the grader checks.
+    """
+    import base64
+    import builtins
+    import dis
+    import json
+    import linecache
+    import marshal
+    import sys
+    import types
+    from importlib.util import module_from_spec, spec_from_file_location
+    from pathlib import Path
+
+    spec = spec_from_file_location("_weight_init_cell_proofs", Path(this_file).with_name("cell_proofs.py"))
+    proofs = module_from_spec(spec)
+    spec.loader.exec_module(proofs)  # (not in sys.modules: nothing of it for student code to find there)
+    make_proof, digest, completed, raised, proof_mime = proofs.proof, proofs.digest, proofs.COMPLETED, proofs.RAISED, proofs.PROOF_MIME
+    compile_, exec_, isinstance_, type_ = builtins.compile, builtins.exec, builtins.isinstance, builtins.type
+    loads, b64decode, marshal_loads, instructions = json.loads, base64.b64decode, marshal.loads, dis.get_instructions
+    settrace, setprofile, gettrace, getprofile = sys.settrace, sys.setprofile, sys.gettrace, sys.getprofile
+    monitoring = getattr(sys, "monitoring", None)  # (Python 3.12 and later)
+    monitoring_events = [getattr(monitoring.events, name) for name in dir(monitoring.events) if name.isupper()] \
+        if monitoring else []
+    publish = shell.display_pub.publish
+    user_ns, modules, first_modules = shell.user_ns, sys.modules, dict(sys.modules)
+    integrity_names = dict(vars(integrity)) if integrity else {}
+    assert_untampered = integrity.assert_untampered if integrity else (lambda: None)
+    key = _read_grading_key(proofs.KEY_SUFFIX)
+    missing = object()
+    # Events that would let code skip or rewrite a test's lines as it runs
+    watched = {"sys.settrace", "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
+               "sys.monitoring.register_callback"}
+    state = {"in_test": False, "seen": [], "protected": {}, "objects": {}, "test": None}
+
+    def audit(event, args):
+        if state["in_test"] and event in watched:
+            state["seen"].append(event)
+
+    sys.addaudithook(audit)
+
+    def bound_names(code):
+        """The global names `code` (and the functions it defines) binds or deletes."""
+        names = set()
+        for instruction in instructions(code):
+            if instruction.opname in ("STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"):
+                names.add(instruction.argval)
+        for constant in code.co_consts:
+            if type_(constant) is types.CodeType:
+                names |= bound_names(constant)
+        return names
+
+    def snapshot(value):
+        """What a student's code could change in place in an instructor's function or class."""
+        if type_(value) is types.FunctionType:
+            return value.__code__, value.__defaults__, value.__kwdefaults__
+        if isinstance_(value, type) and value.__module__ == "__main__":
+            return dict(vars(value))
+        return None
+
+    def protect(namespace, names):
+        for name in names:
+            value = namespace.get(name, missing)
+            if value is missing or name.startswith("__"):
+                continue
+            state["protected"][name] = value
+            saved = snapshot(value)
+            if saved is not None:
+                state["objects"][id(value)] = (value, saved)
+
+    def restore():
+        for name, module in first_modules.items():
+            if modules.get(name) is not module:
+                modules[name] = module
+        if integrity:
+            vars(integrity).update(integrity_names)
+        for value, saved in state["objects"].values():
+            if type_(value) is types.FunctionType:
+                value.__code__, value.__defaults__, value.__kwdefaults__ = saved
+                continue
+            for name, attribute in saved.items():
+                if vars(value).get(name, missing) is not attribute and not name.startswith("__"):
+                    type.__setattr__(value, name, attribute)
+            for name in [n for n in vars(value) if n not in saved and not n.startswith("__")]:
+                type.__delattr__(value, name)
+
+    def stop_tracing():
+        settrace(None)
+        setprofile(None)
+        for tool in range(6) if monitoring else ():
+            if monitoring.get_tool(tool) is not None:
+                for event in monitoring_events:
+                    if event and not event & (event - 1):  # (one event at a time)
+                        monitoring.register_callback(tool, event, None)
+                monitoring.set_events(tool, 0)
+
+    def tracing_on():
+        return gettrace() is not None or getprofile() is not None or \
+            bool(monitoring and any(monitoring.get_events(tool) for tool in range(6)))
+
+    def compiled(request, payload):
+        if request["form"] == "code":  # a hidden test, compiled by the grader
+            code = marshal_loads(payload)
+            if type_(code) is not types.CodeType:
+                raise TypeError("the grader sent something that is not code")
+            return code
+        source, padding = payload.decode(), "\n" * (request["first_line"] - 1)
+        # (for tracebacks that show the failing line)
+        linecache.cache[request["filename"]] = (len(source), None, (padding + source).splitlines(True), request["filename"])
+        return compile_(padding + source, request["filename"], "exec", dont_inherit=True, optimize=0)
+
+    def run_instructor_cell(request, payload):
+        user_ns.update(state["protected"])
+        user_ns["__builtins__"] = builtins
+        code = compiled(request, payload)
+        try:
+            exec_(code, user_ns)
+        finally:
+            protect(user_ns, bound_names(code))
+
+    def instructor_tools(namespace):
+        """The instructor's names as a test sees them, in `namespace`: the functions the instructor's cells
+        defined as copies whose global names are the test's, so that a test's helper (`check_weights`) finds
+        `np` as the instructor bound it, whatever a student's cell bound to `np` since."""
+        tools = dict(state["protected"])
+        for name, value in state["protected"].items():
+            if type_(value) is types.FunctionType and value.__globals__ is user_ns:
+                tool = types.FunctionType(value.__code__, namespace, value.__name__, value.__defaults__, value.__closure__)
+                tool.__kwdefaults__, tool.__qualname__ = value.__kwdefaults__, value.__qualname__
+                vars(tool).update(vars(value))
+                tools[name] = tool
+        return tools
+
+    def run_test(request, payload):
+        __tracebackhide__ = True  # noqa: F841  (IPython leaves this frame out of tracebacks)
+        if request["segment"] == 0 or state["test"] is None or state["test"][0] != request["cell"]:
+            state["test"] = (request["cell"], dict(user_ns))
+        namespace = state["test"][1]
+        tools = instructor_tools(namespace)
+        namespace.update(tools)
+        namespace["__builtins__"] = builtins
+        assert_untampered()
+        code = compiled(request, payload)
+        own = bound_names(code)
+        state["seen"].clear()
+        state["in_test"] = True
+        try:
+            exec_(code, namespace)
+        finally:
+            state["in_test"] = False
+            for name, value in namespace.items():  # what the test bound, for the cells after it
+                if (name not in tools or name in own) and name != "__builtins__" and user_ns.get(name, missing) is not value:
+                    user_ns[name] = value
+        problems = []
+        if state["seen"] or tracing_on():
+            problems.append(f"tracing or profiling was switched on while it ran ({', '.join(sorted(set(state['seen'])))})")
+        rebound = sorted(name for name, value in tools.items() if name not in own and namespace.get(name, missing) is not value)
+        if rebound:
+            problems.append(f"names of the instructor's cells were rebound while it ran: {', '.join(rebound)}")
+        changed = sorted(getattr(value, "__name__", "?") for value, saved in state["objects"].values() if snapshot(value) != saved)
+        if changed:
+            problems.append(f"the instructor's functions or classes were changed while it ran: {', '.join(changed)}")
+        protect(namespace, own)
+        if problems:
+            raise AssertionError("this test cannot be trusted: " + "; ".join(problems))
+        assert_untampered()
+
+    def run(request_text):
+        """Run one request of the grader's (a JSON text), then publish the proof of its outcome."""
+        stop_tracing()  # first: a trace function of a student's cell could otherwise skip the lines below
+        __tracebackhide__ = True  # noqa: F841
+        request = loads(request_text)
+        if key is None:
+            raise RuntimeError("this kernel has no grading key: it was not started by the kit's grader")
+        payload, outcome = b64decode(request["payload"]), raised
+        try:
+            restore()
+            (run_test if request["kind"] == "test" else run_instructor_cell)(request, payload)
+            outcome = completed
+        finally:
+            publish({proof_mime: {"nonce": request["nonce"], "outcome": outcome,
+                                  "proof": make_proof(key, request["nonce"], digest(payload), outcome)}})
+
+    def forget():
+        """A new notebook: no instructor cell of it has run yet."""
+        state.update(protected={}, objects={}, test=None)
+
+    return types.SimpleNamespace(run=run, forget=forget)
+
+
+def _read_grading_key(suffix):
+    """The key the grader wrote beside this kernel's connection file, read and removed before any
+    student code runs; None where the kernel was not started by the kit's grader."""
+    import os
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    if not IPKernelApp.initialized():
+        return None
+    path = os.path.splitext(IPKernelApp.instance().abs_connection_file)[0] + suffix
+    try:
+        with open(path, "rb") as file:
+            key = file.read()
+        os.unlink(path)
+    except OSError:
+        return None
+    return key or None
 
 
 def _build_optimizers_before_tracing():
@@ -114,4 +345,4 @@ def _build_optimizers_before_tracing():
 
 
 _set_up()
-del _set_up, _build_optimizers_before_tracing
+del _set_up, _trusted_runner, _read_grading_key, _build_optimizers_before_tracing

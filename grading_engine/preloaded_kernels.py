@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import json
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from grading_engine.cell_proofs import KEY_SUFFIX
 from grading_engine.sandbox import Sandbox, kernel_environment, stop
 
 ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
@@ -87,10 +89,11 @@ class Zygote:
                 raise ZygoteError(f"the zygote is gone ({error})") from None
             return self._reply(timeout)
 
-    def reset(self, folder):
+    def reset(self, folder, notebooks_from=None):
         """In a sandbox: end every process of the last kernel's, empty what it could write, and bring in
-        the submission in host folder `folder` (the kernel's working folder)."""
-        self.sandbox.stage(folder)
+        the submission in host folder `folder` (the kernel's working folder), its notebooks from
+        `notebooks_from` where given (`Sandbox.stage`)."""
+        self.sandbox.stage(folder, notebooks_from)
         reply = self._ask({"reset": True, "workdir": self.sandbox.workdir(folder)}, RESET_TIMEOUT)
         if reply.strip() != "ok":
             raise ZygoteError(f"the sandbox could not be reset: {reply.strip() or 'the zygote is gone'}")
@@ -149,20 +152,27 @@ def stop_zygote():
 
 class ForkedKernel:
     """What jupyter_client's provisioner needs of a `subprocess.Popen`, for a kernel that the zygote
-    forked: it is the zygote's child, not ours, and the zygote reaps it as soon as it ends."""
+    forked: it is the zygote's child, not ours, and the zygote reaps it as soon as it ends, which
+    frees its pid for the next process. So the kernel is held by a pidfd, which refers to that process
+    only: once it has ended, a signal meant for it can never reach another process given its pid."""
 
     stdin = stdout = stderr = None
 
     def __init__(self, pid):
         self.pid = pid
         self.returncode = None
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # (gone already)
+            self._pidfd = None
+            self.returncode = -signal.SIGKILL
 
     def poll(self):
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.returncode = -signal.SIGKILL  # its real exit code went to the zygote
+        # a pidfd becomes readable when its process ends
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = -signal.SIGKILL  # its real exit code went to the zygote
+            os.close(self._pidfd)
+            self._pidfd = None
         return self.returncode
 
     def wait(self, timeout=None):
@@ -175,7 +185,8 @@ class ForkedKernel:
 
     def send_signal(self, signum):
         if self.poll() is None:
-            os.kill(self.pid, signum)
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signum)
 
     def kill(self):
         self.send_signal(signal.SIGKILL)
@@ -188,9 +199,32 @@ def _is_python_kernel(cmd):
     return len(cmd) > 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]
 
 
-class ForkingProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, but Python kernels come from the zygote; for a kernel manager
-    with `sandboxed` set, a zygote in a sandbox (grading_engine/sandbox.py), reset before every kernel."""
+class GradingProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, which also gives each kernel it starts a grading key
+    (grading_engine/cell_proofs.py): a new one in a file beside the connection file, written just before
+    the kernel starts (after any sandbox reset) and kept by its kernel manager as `grading_key`."""
+
+    def write_grading_key(self, uid=None):
+        km = self.parent
+        km.grading_key = secrets.token_bytes(32)
+        path = os.path.splitext(km.connection_file)[0] + KEY_SUFFIX
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        # (never through a link: in a sandbox, the folder is one that kernels can write)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(km.grading_key)
+        if uid is not None:  # a kernel of a user of its own must read it, and remove it
+            os.chown(path, uid, uid)
+
+    async def launch_kernel(self, cmd, **kwargs):
+        self.write_grading_key()
+        return await super().launch_kernel(cmd, **kwargs)
+
+
+class ForkingProvisioner(GradingProvisioner):
+    """The grading provisioner, but Python kernels come from the zygote; for a kernel manager with
+    `sandboxed` set, a zygote in a sandbox (grading_engine/sandbox.py), reset before every kernel."""
 
     _zygote = None  # the sandboxed zygote this kernel comes from
 
@@ -203,12 +237,12 @@ class ForkingProvisioner(LocalProvisioner):
         folder = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         try:
             self._zygote = zygote_for(python, env, sandboxed=True)
-            self._zygote.reset(folder)
+            self._zygote.reset(folder, km.notebooks_from)
         except ZygoteError as error:  # (a kernel may have stopped or killed it): a new sandbox, once
             self.log.warning("Replacing the grading sandbox: %s", error)
             stop_zygote()
             self._zygote = zygote_for(python, env, sandboxed=True)
-            self._zygote.reset(folder)
+            self._zygote.reset(folder, km.notebooks_from)
         # The connection file and the sockets: in the sandbox's own folder for them, which has the same
         # path inside and out (outside, a link into the sandbox)
         km.connection_file = str(self._zygote.sandbox.kernels / f"kernel-{km.kernel_id}.json")
@@ -218,16 +252,26 @@ class ForkingProvisioner(LocalProvisioner):
             os.chown(km.connection_file, self._zygote.sandbox.uid, self._zygote.sandbox.uid)
         return kwargs
 
-    def stage(self, folder):
-        """Copy host folder `folder` into the sandbox's inbox again; return the inbox's path, for the kernel."""
-        self._zygote.sandbox.stage(folder)
+    @property
+    def inbox(self):
+        """The sandbox's copy of the submission as it was staged: the kernel restores its folder from it
+        between notebooks."""
         return str(self._zygote.sandbox.inbox)
+
+    async def send_signal(self, signum):
+        if isinstance(self.process, ForkedKernel):  # its process group only while it leads it: never a stale pgid
+            if self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pgid, signum)
+            return
+        await super().send_signal(signum)
 
     async def launch_kernel(self, cmd, **kwargs):
         if not _is_python_kernel(cmd):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         env = dict(kwargs.get("env") or os.environ)
+        self.write_grading_key(self._zygote.sandbox.uid if self._zygote is not None else None)
         if self._zygote is not None:  # sandboxed: never the usual way, which would run outside it
             pid = self._zygote.fork(cmd[3:], cwd, kernel_environment(env, cmd[0]))
         else:
@@ -236,24 +280,34 @@ class ForkingProvisioner(LocalProvisioner):
             except (OSError, ZygoteError) as error:
                 self.log.warning("Starting the kernel the usual way: %s", error)
                 stop_zygote()
-                return await super().launch_kernel(cmd, **kwargs)
+                return await super().launch_kernel(cmd, **kwargs)  # (with a new key)
         self.process = ForkedKernel(pid)
         self.pid = self.pgid = pid  # the kernel leads its own session
         self.cwd = cwd
         return self.connection_info
 
 
-class PreloadedKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with Python kernels forked from a zygote."""
+class GradingKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, with a grading key for every kernel it starts (`grading_key`),
+    and the folder whose notebooks a sandboxed kernel finds beside it (`notebooks_from`)."""
 
+    provisioner_class = GradingProvisioner
     sandboxed = False
+    grading_key = None
+    notebooks_from = None
 
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:  # (a restart keeps the provisioner it has)
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkingProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
-                                                  parent=self)
+            self.provisioner = self.provisioner_class(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                      parent=self)
         return await super()._async_pre_start_kernel(**kw)
+
+
+class PreloadedKernelManager(GradingKernelManager):
+    """The grading kernel manager, with Python kernels forked from a zygote."""
+
+    provisioner_class = ForkingProvisioner
 
 
 class SandboxedKernelManager(PreloadedKernelManager):

@@ -162,12 +162,20 @@ class Sandbox:
                 return int(entry.name)
         raise ProcessLookupError(f"no process {pid} in the sandbox")
 
-    def stage(self, folder):
-        """Put the files of host folder `folder` in the inbox, for the zygote to copy into the sandbox."""
+    def stage(self, folder, notebooks_from=None):
+        """Put the files of host folder `folder` in the inbox, for the zygote to copy into the sandbox;
+        its notebooks from folder `notebooks_from` instead, where given. nbgrader writes each graded
+        notebook into `folder` (its autograded folder), hidden tests and all: a later notebook's kernel
+        must find the student's own notebooks there (Part 3 reads Part 2's), never graded ones."""
         for entry in self.inbox.iterdir():  # (the folder itself stays: the sandbox has it bound)
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         # a link stays a link: inside, it points at nothing of the host's
-        shutil.copytree(folder, self.inbox, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(folder, self.inbox, symlinks=True, dirs_exist_ok=True,
+                        ignore=(lambda here, names: [n for n in names if n.endswith(".ipynb")]
+                                if notebooks_from and Path(here) == Path(folder) else []))
+        for notebook in sorted(Path(notebooks_from).glob("*.ipynb")) if notebooks_from else []:
+            if notebook.is_file() and not notebook.is_symlink():
+                shutil.copyfile(notebook, self.inbox / notebook.name)
         for here, _, files in os.walk(self.inbox):  # readable by the kernels' own user
             os.chmod(here, 0o755)
             for name in files:
