@@ -47,4 +47,4 @@ outputs: $(VENV)/.installed
 	$(BIN)/python -m tools.notebooks refresh $(NOTEBOOKS)
 
 clean:
-	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv grades_by_cell.csv
+	rm -rf submitted quarantine autograded/*/ feedback gradebook.db grades.csv grades_by_cell.csv

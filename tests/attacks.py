@@ -6,8 +6,11 @@ import socketserver
 import threading
 from types import SimpleNamespace
 
+import pytest
+
+from grading_engine.cluster import grade_class
 from kit_checks import outputs_text
-from tools.grading import ASSIGNMENT, nbgrader
+from tools.grading import ASSIGNMENT, nbgrader, user_environment
 
 TIMEOUT = 30  # per cell: the bank's infinite loop waits for it; Part 3's slowest cell takes under 10 s
 # Entries that attack the grader, each printing "ATTEMPT succeeded: ..." or "ATTEMPT blocked: ..." in Part 1
@@ -48,17 +51,31 @@ def background_processes():
     return found
 
 
-def grade_in_hostile_world(root, home, *options):
+def grade_in_hostile_world(root, home, *options, workers=None):
     """Autograde every submission in course `root` with the answer server running and the grader's
-    secrets in place; return what the attacks could have left: server connections, background processes."""
+    secrets in place: with one `nbgrader autograde`, or with `workers` local Dask workers
+    (grading_engine/cluster.py), which the bank uses to grade its many submissions side by side. Return
+    what the attacks could have left (server connections, background processes) and the grading's log."""
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text(SECRETS["ssh key"])
+    secrets = {"HOME": str(home), "GRADER_API_TOKEN": SECRETS["token"]}
     with AnswerServer() as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        nbgrader("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", *options, course_root=root,
-                 env={"HOME": str(home), "GRADER_API_TOKEN": SECRETS["token"]})
+        if workers is None:
+            log = nbgrader("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", *options, course_root=root,
+                           env=secrets).stderr
+        else:
+            said = []
+            with pytest.MonkeyPatch.context() as patch:  # what the worker processes start with
+                for name, value in {**secrets, **user_environment()}.items():
+                    patch.setenv(name, value)
+                for name in [name for name in os.environ if name.startswith("PYTEST_")]:
+                    patch.delenv(name)
+                grade_class(course_root=root, workers=workers, options=(f"--Execute.timeout={TIMEOUT}", *options),
+                            dashboard="127.0.0.1:0", say=said.append)
+            log = "\n".join(said)
         server.shutdown()
-    return SimpleNamespace(root=root, connections=server.connections, left_behind=background_processes())
+    return SimpleNamespace(root=root, connections=server.connections, left_behind=background_processes(), log=log)
 
 
 def attempt_lines(root, entry):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.grading import ROOT, path_with_this_environment
+from tools.grading import ROOT, path_with_this_environment, user_environment
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright downloads no browser of its own here
 SCREENSHOTS = ROOT / "screenshots"
@@ -96,7 +96,7 @@ def jupyter_lab(root_dir, log, env=None):
     settings = Path(tempfile.mkdtemp(prefix="weight-init-lab-settings-"))
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    env = {**(env if env is not None else os.environ), "PATH": path_with_this_environment(),
+    env = {**(env if env is not None else user_environment()), "PATH": path_with_this_environment(),
            "JUPYTERLAB_SETTINGS_DIR": str(settings)}
     output = open(log, "w")
     server = subprocess.Popen(

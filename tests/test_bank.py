@@ -1,6 +1,7 @@
 """The submission bank (tests/bank/): wrong formulas, broken code and tampering, each graded as it deserves.
 
-Every submission in `tests/bank/expected_scores.csv` is autograded in one `nbgrader autograde` run;
+Every submission in `tests/bank/expected_scores.csv` is autograded in one run on two local Dask workers
+(grading_engine/cluster.py: nbgrader's own autograde in each, side by side);
 each autograded cell of the notebooks it submits must get full marks, or no points where the table
 lists it (0, or left for manual grading, as nbgrader does with a deleted test cell).
 
@@ -25,7 +26,7 @@ def bank_run(tmp_path_factory):
     root = make_course(tmp_path_factory.mktemp("bank"))
     for entry in BANK:
         submit(entry, root)
-    return grade_in_hostile_world(root, tmp_path_factory.mktemp("grader-home"))
+    return grade_in_hostile_world(root, tmp_path_factory.mktemp("grader-home"), workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +66,69 @@ def visible_text(page):
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-@pytest.mark.parametrize("student", ["xavier-variance-uses-sum-fails-xavier", "numpy-monkeypatched-fails-later-tests"])
-def test_feedback_shows_no_hidden_test(graded_bank, student):
-    """Does the feedback a student gets hide the hidden tests' code and the graders' notes, while keeping the tests' messages?"""
-    nbgrader("generate_feedback", ASSIGNMENT, "--force", f"--student={student}", course_root=graded_bank)
-    pages = {path.stem: visible_text(path.read_text(encoding="utf-8"))
-             for path in (graded_bank / "feedback" / student / ASSIGNMENT).glob("*.html")}
-    assert "part2_techniques" in pages, f"no feedback for Part 2 was generated for {student}"
-    for notebook, page in pages.items():
-        hidden = secret_lines(f"{notebook}.ipynb", kinds=("hidden tests",))
+@pytest.fixture(scope="module")
+def feedback(graded_bank):
+    """{(student, notebook): the text a student reads in its feedback page}, for the whole bank."""
+    nbgrader("generate_feedback", ASSIGNMENT, "--force", course_root=graded_bank)
+    return {(path.parts[-3], path.stem): visible_text(path.read_text(encoding="utf-8"))
+            for path in (graded_bank / "feedback").glob(f"*/{ASSIGNMENT}/*.html")}
+
+
+def test_feedback_never_shows_a_hidden_test(feedback):
+    """Does no feedback page of any bank submission hold a line of a hidden test or the graders' notes,
+    whatever the submission's code printed, displayed or raised (entries that print the cells calling
+    them, everything in the kernel's memory and history, or raise with their callers' source)?"""
+    students = {student for student, _ in feedback}
+    assert students == {entry.name for entry in BANK}, f"feedback is missing for {sorted({e.name for e in BANK} - students)}"
+    leaks = {}
+    for (student, notebook), page in feedback.items():
+        # (a line that is in the model solution too may be the student's own: a complete submission has it)
+        hidden = secret_lines(f"{notebook}.ipynb", kinds=("hidden tests",)) - secret_lines(f"{notebook}.ipynb", kinds=("answers",))
+        assert len(hidden) > 3, f"{notebook} has only {len(hidden)} hidden lines: the check would prove nothing"
         leaked = sorted(line for line in hidden if line in page)
-        assert not leaked, f"feedback for {student} shows hidden test lines of {notebook}, e.g. {leaked[:3]}"
+        if leaked:
+            leaks[f"{student}/{notebook}"] = leaked[:2]
         assert "For graders" not in page, f"feedback for {student} shows the graders' marking notes in {notebook}"
-    # what the student can act on stays: the failed test's message
-    expected = "xavier_variance(100, 100) should be 0.01" if student.startswith("xavier") else "the tests cannot trust them"
-    assert expected in pages["part2_techniques"], f"the feedback for {student} lost the failure message"
+    assert not leaks, f"feedback shows hidden test lines: {leaks}"
+
+
+@pytest.mark.parametrize("student, notebook, message", [
+    ("xavier-variance-uses-sum-fails-xavier", "part2_techniques", "xavier_variance(100, 100) should be 0.01"),
+    ("numpy-monkeypatched-fails-later-tests", "part2_techniques", "the tests cannot trust them"),
+    # a hidden test's own message, with the values in it
+    ("orthogonal-without-sign-correction-fails-orthogonal", "part4_deep_networks",
+     "orthogonal_init is not uniform over orthogonal matrices (mean of Q[0, 0] is"),
+    ("error-message-carries-the-callers-source-fails-fans", "part2_techniques", "ValueError: raised while the hidden tests ran"),
+])
+def test_feedback_keeps_the_messages_a_student_can_act_on(feedback, student, notebook, message):
+    """Does feedback still say why a test failed: a visible test's message, a hidden test's own message,
+    and for an error raised by the student's code inside a hidden test, its type only?"""
+    assert message in feedback[(student, notebook)], f"the feedback for {student} lost the failure message {message!r}"
+
+
+def test_links_and_special_files_are_set_aside_never_followed(bank_run):
+    """Are a submission's links, FIFO, socket and device moved to quarantine/ (not followed, opened or
+    copied), named in the log, the submission graded without them, and the batch not hung?"""
+    quarantine = bank_run.root / "quarantine"
+    links = quarantine / "links-to-solutions-and-gradebook-fail-part2" / ASSIGNMENT
+    assert sorted(p.name for p in links.iterdir()) == ["grades.txt", "notes.txt"] and (links / "notes.txt").is_symlink()
+    special = quarantine / "special-files-set-aside-full-marks" / ASSIGNMENT
+    assert {"timestamp.txt", "kernel.sock", "zeros.bin", "data/etc", "data/null"} <= \
+        {str(p.relative_to(special)) for p in special.rglob("*")}
+    notebook = quarantine / "notebook-linked-to-the-source-is-not-graded" / ASSIGNMENT / "part1_understanding.ipynb"
+    assert notebook.is_symlink()
+    assert "a FIFO (named pipe)" in bank_run.log and "a symbolic link to ../../../gradebook.db" in bank_run.log
+    for student in ["links-to-solutions-and-gradebook-fail-part2", "special-files-set-aside-full-marks"]:
+        graded = bank_run.root / "autograded" / student / ASSIGNMENT
+        assert not any(p.is_symlink() or not (p.is_file() or p.is_dir()) for p in graded.rglob("*")), \
+            f"an unsafe entry of {student} reached its autograded folder"
+    printed = outputs_text(bank_run.root / "autograded" / "links-to-solutions-and-gradebook-fail-part2" / ASSIGNMENT
+                           / "part2_techniques.ipynb")
+    assert "ATTEMPT blocked" in printed and "ATTEMPT succeeded" not in printed, printed[:500]
+    linked = "notebook-linked-to-the-source-is-not-graded"
+    assert not (bank_run.root / "autograded" / linked / ASSIGNMENT / "part1_understanding.ipynb").exists()
+    assert not any(r["score"] for r in cell_scores(f"sqlite:///{bank_run.root / 'gradebook.db'}")
+                   if r["student"] == linked and r["notebook"] == "part1_understanding"), "the linked notebook earned points"
 
 
 def test_grading_budget_trains_quietly(graded_bank):

@@ -16,7 +16,7 @@ from distributed import Client
 
 from kit_checks import assert_expected_scores
 from grading_engine.cluster import grade_class, read_record, to_grade
-from tools.grading import ASSIGNMENT, ROOT, Sample, cell_scores, make_course, nbgrader, read_manifest, submit
+from tools.grading import ASSIGNMENT, ROOT, Sample, cell_scores, make_course, nbgrader, read_manifest, submit, user_environment
 
 SAMPLES = read_manifest()
 DASK = Path(sys.executable).parent / "dask"
@@ -33,7 +33,7 @@ def dask_cluster(logs, workers=2):
     """A scheduler and `workers` worker processes on 127.0.0.1, as an instructor would start them on
     their machines (without nannies, so that a killed worker stays dead); yields (address, workers)."""
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the kit's code, as in a worker machine's clone of it
+    env = {**user_environment(), "PYTHONPATH": str(ROOT)}  # the kit's code, as in a worker machine's clone of it
     processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                    "--dashboard-address", "127.0.0.1:0"], env=env, stdout=subprocess.DEVNULL,
                                   stderr=open(logs / "scheduler.log", "w"))]

@@ -2,9 +2,10 @@
 
 A submission is described by a folder of answers (see `samples/README.md`):
 `<folder>/<notebook>/<grade_id>.py` (or `.md`) replaces the student's answer in that solution
-cell, and an optional `<folder>/edit.py` changes the notebooks in other ways (tampering). Everything
-else is either the model solution (`starts_from = solutions`) or the untouched student version
-(`starts_from = release`).
+cell, an optional `<folder>/edit.py` changes the notebooks in other ways (tampering), and an optional
+`<folder>/files.py` adds files to the submission's folder (links, FIFOs: what a folder cannot hold in
+git). Everything else is either the model solution (`starts_from = solutions`) or the untouched
+student version (`starts_from = release`).
 """
 import csv
 import os
@@ -63,7 +64,8 @@ def build_submission(sample, source_dir, release_dir, dest_dir):
     """Write `sample`'s notebooks into `dest_dir`, starting from the release (what students get).
 
     Answers replace solution cells; then `edit.py` in the sample's folder, if any, may change the
-    notebooks in any other way (its `edit(notebooks)` gets a dict of name -> notebook).
+    notebooks in any other way (its `edit(notebooks)` gets a dict of name -> notebook), and `files.py`
+    adds entries to `dest_dir` (its `make_files(folder)`).
     """
     notebooks = {path.stem: nbformat.read(path, as_version=4) for path in sorted(Path(release_dir).glob("*.ipynb"))}
     for name, nb in notebooks.items():
@@ -80,16 +82,25 @@ def build_submission(sample, source_dir, release_dir, dest_dir):
                 if answer.stem not in by_id:
                     raise KeyError(f"{answer}: {name}.ipynb has no solution cell `{answer.stem}`")
                 by_id[answer.stem].source = answer.read_text(encoding="utf-8").rstrip("\n")
-    edit_script = sample.answers / "edit.py" if sample.answers else None
-    if edit_script and edit_script.exists():
-        namespace = {}
-        exec(compile(edit_script.read_text(encoding="utf-8"), str(edit_script), "exec"), namespace)
-        namespace["edit"](notebooks)
+    if edit := _sample_script(sample, "edit.py", "edit"):
+        edit(notebooks)
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         if sample.submits(name):
             nbformat.write(nb, dest_dir / f"{name}.ipynb")
+    if make_files := _sample_script(sample, "files.py", "make_files"):
+        make_files(dest_dir)
+
+
+def _sample_script(sample, filename, function):
+    """The function `function` of the script `filename` in `sample`'s folder, or None if it has none."""
+    script = sample.answers / filename if sample.answers else None
+    if not script or not script.exists():
+        return None
+    namespace = {}
+    exec(compile(script.read_text(encoding="utf-8"), str(script), "exec"), namespace)
+    return namespace[function]
 
 
 def submit(sample, course, student=None):
@@ -105,12 +116,19 @@ def path_with_this_environment():
     return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+def user_environment():
+    """This process's environment without a test runner's variables: nbgrader and its kernels started
+    from the kit's tests must see what they see when an instructor starts them (with
+    PYTEST_CURRENT_TEST set, ipykernel stops copying what a kernel writes to its stderr into the cells)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+
+
 def nbgrader(*args, course_root=ROOT, check=True, env=None):
     """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`, with `env`
-    added to the environment. With `check`, a failure raises `RuntimeError` carrying the end of
-    nbgrader's log.
+    added to the environment (`user_environment`'s). With `check`, a failure raises `RuntimeError`
+    carrying the end of nbgrader's log.
     """
-    env = {**os.environ, **(env or {}), "PATH": path_with_this_environment()}
+    env = {**user_environment(), **(env or {}), "PATH": path_with_this_environment()}
     result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-3000:]}")

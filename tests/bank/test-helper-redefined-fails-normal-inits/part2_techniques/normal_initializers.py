@@ -1,0 +1,10 @@
+def xavier_normal_init(shape, seed=None):
+    """Return float32 weights of `shape` from a zero-mean normal with the Xavier/Glorot variance."""
+    fan_in, fan_out = compute_fans(shape)
+    return random_normal_init(shape, stddev=xavier_variance(fan_in, fan_out), seed=seed)
+
+
+def he_normal_init(shape, seed=None):
+    """Return float32 weights of `shape` from a zero-mean normal with the He variance."""
+    fan_in, _ = compute_fans(shape)
+    return random_normal_init(shape, stddev=he_variance(fan_in), seed=seed)
