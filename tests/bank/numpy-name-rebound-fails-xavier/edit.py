@@ -1,6 +1,6 @@
 import nbformat
 
-# After the set-up, the names the tests use are rebound: `np` to a NumPy whose comparisons agree with
+# Just before the Xavier test (no instructor cell between), the names the tests use are rebound: `np` to a NumPy whose comparisons agree with
 # anything, and the tamper check to one that finds nothing (nothing of NumPy itself is changed)
 TRICK = """\
 import types
@@ -18,7 +18,7 @@ assert_untampered = lambda: None
 
 
 def edit(notebooks):
-    """A wrong Xavier variance, with one new cell after the set-up."""
+    """A wrong Xavier variance, with one new cell before its test."""
     cells = notebooks["part2_techniques"].cells
-    setup = next(i for i, cell in enumerate(cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup")
-    cells.insert(setup + 1, nbformat.v4.new_code_cell(TRICK))
+    test = next(i for i, cell in enumerate(cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == "xavier_variance_formula")
+    cells.insert(test, nbformat.v4.new_code_cell(TRICK))
