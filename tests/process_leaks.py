@@ -106,12 +106,20 @@ def pytest_fixture_post_finalizer(fixturedef, request):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
     item.stash[_before] = set(processes())
-    return (yield)
+    try:
+        return (yield)
+    finally:
+        if not isinstance(item, pytest.Function) and item.parent not in _owned:
+            # an item of another plugin (nbval's notebook cells): what its file's set-up started (a
+            # kernel for the whole notebook) belongs to the file until the file is torn down
+            _owned[item.parent] = {key: command for key, command in processes().items() if key not in item.stash[_before]}
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     result = yield
+    if not isinstance(item, pytest.Function) and (nextitem is None or nextitem.parent is not item.parent):
+        _released.update(_owned.pop(item.parent, {}))
     leaked = _left_running(item.stash.get(_before, set()), GRACE_SECONDS)
     _released.clear()
     if leaked:
