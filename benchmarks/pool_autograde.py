@@ -22,7 +22,8 @@ from sqlalchemy.exc import SAWarning
 
 from grading_engine.cluster import peak_child_memory_mb, thread_env
 from grading_engine.nbgrader_plugins import RestartingExecute
-from tools.grading import ASSIGNMENT, ROOT, path_with_this_environment
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import path_with_this_environment
 
 
 def _start_worker(course_root, env):

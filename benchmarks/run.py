@@ -29,8 +29,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tools.grading import ASSIGNMENT, ROOT, Sample, build_submission, make_course, nbgrader, submit
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
 from grading_engine.cluster import grade_class, pack, start_client
+from tools.grading import Sample, build_submission, make_course, submit
 
 COMPLETE = Sample("complete", "solutions")
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")

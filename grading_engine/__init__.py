@@ -9,5 +9,6 @@
   between notebooks).
 - `cluster`: grades a class on a Dask cluster, several workers on one machine or many machines.
 
-The instructor's commands (the demo, reports, the marking guide) live in `tools/`.
+The instructor's commands (the demo, reports, the marking guide) live in `tools/`, above this package;
+what both need (the course's layout, running nbgrader, the written questions) in `course/`, below both.
 """

@@ -33,12 +33,13 @@ import types
 import warnings
 from pathlib import Path
 
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader, path_with_this_environment
 from grading_engine.intake import QUARANTINE, make_submission_safe
 from grading_engine.nbgrader_plugins import RestartingExecute
-from tools.grading import ASSIGNMENT, ROOT, nbgrader, path_with_this_environment
 
 # What a worker needs of the course, besides the submission: sent to each worker once
-COURSE_FILES = ["nbgrader_config.py", "source", "tools", "grading_engine"]
+COURSE_FILES = ["nbgrader_config.py", "source", "course", "grading_engine"]
 
 
 def thread_env(workers, cores=None):

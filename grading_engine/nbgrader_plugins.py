@@ -43,8 +43,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
-from tools.marking_guide import written_questions
-
+from course.questions import written_questions
 from grading_engine import cell_proofs
 from grading_engine.preloaded_kernels import GradingKernelManager, PreloadedKernelManager, SandboxedKernelManager
 

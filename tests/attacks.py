@@ -10,7 +10,8 @@ import pytest
 
 from grading_engine.cluster import grade_class
 from kit_checks import outputs_text
-from tools.grading import ASSIGNMENT, nbgrader, user_environment
+from course import ASSIGNMENT
+from course.nbgrader_cli import nbgrader, user_environment
 
 TIMEOUT = 30  # per cell: the bank's infinite loop waits for it; Part 3's slowest cell takes under 10 s
 # Entries that attack the grader, each printing "ATTEMPT succeeded: ..." or "ATTEMPT blocked: ..." in Part 1

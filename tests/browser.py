@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.grading import ROOT, path_with_this_environment, user_environment
+from course import ROOT
+from course.nbgrader_cli import path_with_this_environment, user_environment
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright downloads no browser of its own here
 SCREENSHOTS = ROOT / "screenshots"

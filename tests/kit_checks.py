@@ -4,7 +4,8 @@ import re
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
-from tools.grading import ASSIGNMENT, HIDDEN_BLOCK, ROOT
+from course import ASSIGNMENT, ROOT
+from course.questions import HIDDEN_BLOCK
 
 SOURCE = ROOT / "source" / ASSIGNMENT
 RELEASE = ROOT / "release" / ASSIGNMENT

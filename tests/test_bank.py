@@ -17,7 +17,9 @@ import pytest
 
 from attacks import ATTACKS, SECRETS, attempt_lines, grade_in_hostile_world
 from kit_checks import assert_expected_scores, outputs_text, secret_lines
-from tools.grading import ASSIGNMENT, ROOT, cell_scores, make_course, nbgrader, read_manifest, submit
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
+from tools.grading import cell_scores, make_course, read_manifest, submit
 
 BANK = read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from tools.grading import ROOT
+from course import ROOT
 
 # The versions the README names for students; TensorFlow 2.21 has no wheels for 3.14 yet
 SUPPORTED = ("3.11", "3.12", "3.13")

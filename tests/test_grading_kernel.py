@@ -3,7 +3,7 @@ submissions in test_bank.py exercise): Keras traces a new model's training step 
 import nbformat
 from nbclient import NotebookClient
 
-from tools.grading import ROOT
+from course import ROOT
 
 COUNT_TRACES = """
 import keras, numpy as np

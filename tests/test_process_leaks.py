@@ -3,7 +3,7 @@ that leak on purpose in a pytest of their own: each leak is caught, named and ki
 module fixture runs for its tests is theirs until the fixture ends."""
 import sys
 
-from tools.grading import ROOT
+from course import ROOT
 
 LEAKY_TESTS = '''
 import os, subprocess, sys, time

@@ -5,7 +5,8 @@ import nbformat
 import pytest
 
 from kit_checks import NOTEBOOKS, RELEASE, SOURCE, released_text, secret_lines
-from tools.grading import ASSIGNMENT, nbgrader
+from course import ASSIGNMENT
+from course.nbgrader_cli import nbgrader
 from tools.notebooks import normalize, serialize
 
 

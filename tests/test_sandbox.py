@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from attacks import ATTACKS, attempt_lines, background_processes, grade_in_hostile_world
-from tools.grading import ASSIGNMENT, ROOT, Sample, make_course, read_manifest, submit
+from course import ASSIGNMENT, ROOT
+from tools.grading import Sample, make_course, read_manifest, submit
 
 # The attacks that do this machine no harm when they succeed (not the fork bomb, not the disk filler)
 HARMLESS = [name for name in ATTACKS if not name.startswith(("fork-bomb", "fills-the-disk"))]

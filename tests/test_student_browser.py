@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser import browser, jupyter_lab, kernel_pid  # noqa: F401  (`browser` is a fixture)
-from tools.grading import ASSIGNMENT, ROOT, build_submission, read_manifest
+from course import ASSIGNMENT, ROOT
+from tools.grading import build_submission, read_manifest
 
 RELEASE = ROOT / "release" / ASSIGNMENT
 NOTEBOOKS = sorted(path.stem for path in RELEASE.glob("*.ipynb"))

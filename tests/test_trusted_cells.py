@@ -8,7 +8,9 @@ import secrets
 from grading_engine import cell_proofs
 from grading_engine.nbgrader_plugins import hidden_messages, split_hidden_tests
 from kit_checks import autograded_cells
-from tools.grading import ASSIGNMENT, ROOT, cell_scores, make_course, nbgrader, read_manifest, submit
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
+from tools.grading import cell_scores, make_course, read_manifest, submit
 
 BANK = {entry.name: entry for entry in read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")}
 # Bank entries that fool nbgrader's own way of running cells, each alone

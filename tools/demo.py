@@ -12,8 +12,10 @@ import shutil
 import sys
 import time
 
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
 from tools import report
-from tools.grading import ASSIGNMENT, ROOT, build_submission, nbgrader, read_manifest
+from tools.grading import build_submission, read_manifest
 
 
 def step(message):

@@ -8,24 +8,18 @@ git). Everything else is either the model solution (`starts_from = solutions`) o
 student version (`starts_from = release`).
 """
 import csv
-import os
-import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.utils import is_solution
 
-ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "weight_init"
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
+from course.questions import model_answer
+
 SAMPLES = ROOT / "samples"
-SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n|^[ \t]*### END SOLUTION[ \t]*\n?", re.MULTILINE)
-HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.MULTILINE | re.DOTALL)
-# In a written answer's source cell, the instructor's notes for graders follow the model answer
-MARKING_NOTES = re.compile(r"^\*Marking notes:\*\s*", re.MULTILINE)
 
 
 @dataclass
@@ -50,14 +44,6 @@ def read_manifest(folder=SAMPLES, table="manifest.csv"):
     with open(folder / table, newline="") as f:
         return [Sample(row["submission"], row["starts_from"], set(row["fails"].split()), folder / row["submission"],
                        set((row.get("notebooks") or "*").split())) for row in csv.DictReader(f)]
-
-
-def model_answer(cell):
-    """The instructor's answer in a source solution cell, as a student would have typed it (without
-    the marking notes)."""
-    if cell.cell_type == "code":
-        return SOLUTION_BLOCK.sub("", cell.source).rstrip("\n")
-    return MARKING_NOTES.split(cell.source, maxsplit=1)[0].strip()
 
 
 def build_submission(sample, source_dir, release_dir, dest_dir):
@@ -108,33 +94,6 @@ def submit(sample, course, student=None):
     `submitted/<student>/weight_init/` (student: the sample's name), from that course's source and release."""
     build_submission(sample, Path(course) / "source" / ASSIGNMENT, Path(course) / "release" / ASSIGNMENT,
                      Path(course) / "submitted" / (student or sample.name) / ASSIGNMENT)
-
-
-def path_with_this_environment():
-    """PATH with this Python environment's bin folder first: nbgrader runs `alembic` from PATH when it
-    creates a gradebook, and must find this environment's."""
-    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-
-
-def user_environment():
-    """This process's environment without a test runner's variables: nbgrader and its kernels started
-    from the kit's tests must see what they see when an instructor starts them (with
-    PYTEST_CURRENT_TEST set, ipykernel stops copying what a kernel writes to its stderr into the cells)."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
-
-
-def nbgrader(*args, course_root=ROOT, check=True, env=None):
-    """Run an nbgrader command in `course_root`, where it reads `nbgrader_config.py`, with `env`
-    added to the environment (`user_environment`'s). With `check`, a failure raises `RuntimeError`
-    carrying the end of nbgrader's log.
-    """
-    env = {**user_environment(), **(env or {}), "PATH": path_with_this_environment()}
-    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course_root, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
-    if "Exception while loading config file" in result.stderr:  # nbgrader logs it and carries on without it
-        raise RuntimeError(f"nbgrader could not load {course_root}/nbgrader_config.py:\n{result.stderr[-3000:]}")
-    return result
 
 
 def cell_scores(db_url, assignment=ASSIGNMENT):
@@ -209,7 +168,7 @@ def make_course(dest, root=ROOT, db_url=None):
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    for folder in ["source", "tools", "grading_engine"]:
+    for folder in ["source", "course", "grading_engine"]:
         shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     nbgrader("generate_assignment", ASSIGNMENT, "--force", *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
              course_root=dest)

@@ -5,34 +5,11 @@ Formgrader (which shows only the student's answer).
     python -m tools.marking_guide    # writes marking_guide.md (`make release` runs it; a test checks it is current)
 """
 import re
-from dataclasses import dataclass
 
-import nbformat
-from nbgrader.utils import is_grade, is_solution
-
-from tools.grading import ASSIGNMENT, MARKING_NOTES, ROOT, model_answer
+from course import ASSIGNMENT, ROOT
+from course.questions import written_questions
 
 GUIDE = ROOT / "marking_guide.md"
-
-
-@dataclass
-class WrittenQuestion:
-    grade_id: str
-    question: str  # the markdown cell just before the answer
-    points: float
-    answer: str  # the instructor's model answer
-    notes: str  # what earns the points ("" if the answer has no marking notes)
-
-
-def written_questions(notebook):
-    """The `WrittenQuestion`s of a source notebook, in order."""
-    cells = nbformat.read(notebook, as_version=4).cells
-    for index, cell in enumerate(cells):
-        if cell.cell_type == "markdown" and is_solution(cell) and is_grade(cell):
-            question = next(c.source for c in reversed(cells[:index]) if c.cell_type == "markdown")
-            notes = MARKING_NOTES.split(cell.source, maxsplit=1)[1:] or [""]
-            yield WrittenQuestion(cell.metadata.nbgrader["grade_id"], question, cell.metadata.nbgrader["points"],
-                                  model_answer(cell), notes[0].strip())
 
 
 def demote(markdown, levels=2):

@@ -9,7 +9,8 @@ have an empty score), and prints the per-notebook grade table and the cells the 
 import argparse
 from pathlib import Path
 
-from tools.grading import ASSIGNMENT, ROOT, cell_scores, failure_summary, grade_table, write_cell_scores
+from course import ASSIGNMENT, ROOT
+from tools.grading import cell_scores, failure_summary, grade_table, write_cell_scores
 
 
 def main(argv=None):
