@@ -113,13 +113,19 @@ def _trusted_runner(shell, integrity, this_file):
       hook watches, which nothing can remove), or if the instructor's names, functions or classes
       changed;
     - answers with the proof of the outcome (completed, or raised), which the grader checks.
+
+    What it calls while a request runs it took now, and in C where it matters: a Python function looks
+    its globals up when called, so a student's `json.decoder = ...` or `hmac.new = ...` would reach into a
+    runner that called `json.loads` or `hmac.new`; and no code may give a function new code (`__code__`),
+    which the audit hook refuses. Builtins are restored before each request, and names that shadow a
+    builtin in the notebook (`abs = lambda x: 0`) are not passed to the instructor's code.
     """
-    import base64
+    import _hashlib
+    import binascii
     import builtins
-    import dis
-    import json
     import linecache
     import marshal
+    import opcode
     import sys
     import types
     from importlib.util import module_from_spec, spec_from_file_location
@@ -128,9 +134,14 @@ def _trusted_runner(shell, integrity, this_file):
     spec = spec_from_file_location("_weight_init_cell_proofs", Path(this_file).with_name("cell_proofs.py"))
     proofs = module_from_spec(spec)
     spec.loader.exec_module(proofs)  # (not in sys.modules: nothing of it for student code to find there)
-    make_proof, digest, completed, raised, proof_mime = proofs.proof, proofs.digest, proofs.COMPLETED, proofs.RAISED, proofs.PROOF_MIME
+    make_proof, completed, raised, proof_mime = proofs.proof, proofs.COMPLETED, proofs.RAISED, proofs.PROOF_MIME
+    hmac_digest, sha256, a2b_base64, marshal_loads = _hashlib.hmac_digest, _hashlib.openssl_sha256, binascii.a2b_base64, marshal.loads
     compile_, exec_, isinstance_, type_ = builtins.compile, builtins.exec, builtins.isinstance, builtins.type
-    loads, b64decode, marshal_loads, instructions = json.loads, base64.b64decode, marshal.loads, dis.get_instructions
+    FunctionType, CodeType = types.FunctionType, types.CodeType
+    builtins_dict, builtin_names = vars(builtins), dict(vars(builtins))
+    # Bytecodes that bind or delete a global name (their argument: its index in co_names)
+    binding = frozenset(opcode.opmap[name] for name in ("STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"))
+    extended_arg = opcode.EXTENDED_ARG
     settrace, setprofile, gettrace, getprofile = sys.settrace, sys.setprofile, sys.gettrace, sys.getprofile
     monitoring = getattr(sys, "monitoring", None)  # (Python 3.12 and later)
     monitoring_events = [getattr(monitoring.events, name) for name in dir(monitoring.events) if name.isupper()] \
@@ -144,28 +155,33 @@ def _trusted_runner(shell, integrity, this_file):
     # Events that would let code skip or rewrite a test's lines as it runs
     watched = {"sys.settrace", "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
                "sys.monitoring.register_callback"}
-    state = {"in_test": False, "seen": [], "protected": {}, "objects": {}, "test": None}
+    state = {"in_test": False, "seen": [], "protected": {}, "objects": {}, "test": None, "restoring": False}
 
     def audit(event, args):
         if state["in_test"] and event in watched:
             state["seen"].append(event)
+        if event == "object.__setattr__" and args[1] == "__code__" and not state["restoring"]:
+            raise RuntimeError("the grading kernel does not let code give a function new code (__code__)")
 
     sys.addaudithook(audit)
 
     def bound_names(code):
-        """The global names `code` (and the functions it defines) binds or deletes."""
-        names = set()
-        for instruction in instructions(code):
-            if instruction.opname in ("STORE_NAME", "STORE_GLOBAL", "DELETE_NAME", "DELETE_GLOBAL"):
-                names.add(instruction.argval)
+        """The global names `code` (and the functions it defines) binds or deletes, read from its bytecode
+        (2 bytes an instruction since Python 3.6; `dis` would look its helpers up at call time)."""
+        names, raw, prefix = set(), code.co_code, 0
+        for at in range(0, len(raw), 2):
+            op, argument = raw[at], raw[at + 1] | prefix
+            prefix = argument << 8 if op == extended_arg else 0
+            if op in binding:
+                names.add(code.co_names[argument])
         for constant in code.co_consts:
-            if type_(constant) is types.CodeType:
+            if type_(constant) is CodeType:
                 names |= bound_names(constant)
         return names
 
     def snapshot(value):
         """What a student's code could change in place in an instructor's function or class."""
-        if type_(value) is types.FunctionType:
+        if type_(value) is FunctionType:
             return value.__code__, value.__defaults__, value.__kwdefaults__
         if isinstance_(value, type) and value.__module__ == "__main__":
             return dict(vars(value))
@@ -182,14 +198,21 @@ def _trusted_runner(shell, integrity, this_file):
                 state["objects"][id(value)] = (value, saved)
 
     def restore():
+        for name, value in builtin_names.items():
+            if builtins_dict.get(name, missing) is not value and name != "_":  # (`_`: IPython's last result)
+                builtins_dict[name] = value
         for name, module in first_modules.items():
             if modules.get(name) is not module:
                 modules[name] = module
         if integrity:
             vars(integrity).update(integrity_names)
         for value, saved in state["objects"].values():
-            if type_(value) is types.FunctionType:
-                value.__code__, value.__defaults__, value.__kwdefaults__ = saved
+            if type_(value) is FunctionType:
+                state["restoring"] = True
+                try:
+                    value.__code__, value.__defaults__, value.__kwdefaults__ = saved
+                finally:
+                    state["restoring"] = False
                 continue
             for name, attribute in saved.items():
                 if vars(value).get(name, missing) is not attribute and not name.startswith("__"):
@@ -214,7 +237,7 @@ def _trusted_runner(shell, integrity, this_file):
     def compiled(request, payload):
         if request["form"] == "code":  # a hidden test, compiled by the grader
             code = marshal_loads(payload)
-            if type_(code) is not types.CodeType:
+            if type_(code) is not CodeType:
                 raise TypeError("the grader sent something that is not code")
             return code
         source, padding = payload.decode(), "\n" * (request["first_line"] - 1)
@@ -222,13 +245,22 @@ def _trusted_runner(shell, integrity, this_file):
         linecache.cache[request["filename"]] = (len(source), None, (padding + source).splitlines(True), request["filename"])
         return compile_(padding + source, request["filename"], "exec", dont_inherit=True, optimize=0)
 
+    def shadowing(namespace):
+        """The names in `namespace` that hide a builtin from code running there, but that no instructor
+        code bound."""
+        return [name for name in namespace if name in builtin_names and name not in state["protected"]
+                and not name.startswith("__") and name != "_"]
+
     def run_instructor_cell(request, payload):
         user_ns.update(state["protected"])
         user_ns["__builtins__"] = builtins
+        shadows = {name: user_ns.pop(name) for name in shadowing(user_ns)}
         code = compiled(request, payload)
         try:
             exec_(code, user_ns)
         finally:
+            for name, value in shadows.items():  # (the student's own, for the student's cells)
+                user_ns.setdefault(name, value)
             protect(user_ns, bound_names(code))
 
     def instructor_tools(namespace):
@@ -237,8 +269,8 @@ def _trusted_runner(shell, integrity, this_file):
         `np` as the instructor bound it, whatever a student's cell bound to `np` since."""
         tools = dict(state["protected"])
         for name, value in state["protected"].items():
-            if type_(value) is types.FunctionType and value.__globals__ is user_ns:
-                tool = types.FunctionType(value.__code__, namespace, value.__name__, value.__defaults__, value.__closure__)
+            if type_(value) is FunctionType and value.__globals__ is user_ns:
+                tool = FunctionType(value.__code__, namespace, value.__name__, value.__defaults__, value.__closure__)
                 tool.__kwdefaults__, tool.__qualname__ = value.__kwdefaults__, value.__qualname__
                 vars(tool).update(vars(value))
                 tools[name] = tool
@@ -247,7 +279,10 @@ def _trusted_runner(shell, integrity, this_file):
     def run_test(request, payload):
         __tracebackhide__ = True  # noqa: F841  (IPython leaves this frame out of tracebacks)
         if request["segment"] == 0 or state["test"] is None or state["test"][0] != request["cell"]:
-            state["test"] = (request["cell"], dict(user_ns))
+            namespace = dict(user_ns)
+            for name in shadowing(namespace):
+                del namespace[name]
+            state["test"] = (request["cell"], namespace)
         namespace = state["test"][1]
         tools = instructor_tools(namespace)
         namespace.update(tools)
@@ -279,20 +314,22 @@ def _trusted_runner(shell, integrity, this_file):
         assert_untampered()
 
     def run(request_text):
-        """Run one request of the grader's (a JSON text), then publish the proof of its outcome."""
+        """Run one request of the grader's (cell_proofs.request_code), then publish the proof of its outcome."""
         stop_tracing()  # first: a trace function of a student's cell could otherwise skip the lines below
         __tracebackhide__ = True  # noqa: F841
-        request = loads(request_text)
+        request = marshal_loads(a2b_base64(request_text))
+        if type_(request) is not dict or type_(request.get("payload")) is not bytes:
+            raise TypeError("the grader sent something that is not a request")
         if key is None:
             raise RuntimeError("this kernel has no grading key: it was not started by the kit's grader")
-        payload, outcome = b64decode(request["payload"]), raised
+        payload, outcome = request["payload"], raised
         try:
             restore()
             (run_test if request["kind"] == "test" else run_instructor_cell)(request, payload)
             outcome = completed
         finally:
-            publish({proof_mime: {"nonce": request["nonce"], "outcome": outcome,
-                                  "proof": make_proof(key, request["nonce"], digest(payload), outcome)}})
+            publish({proof_mime: {"nonce": request["nonce"], "outcome": outcome, "proof": make_proof(
+                key, request["nonce"], sha256(payload).hexdigest(), outcome, hmac_digest)}})
 
     def forget():
         """A new notebook: no instructor cell of it has run yet."""

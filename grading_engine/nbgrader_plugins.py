@@ -25,7 +25,6 @@
 """
 import ast
 import atexit
-import base64
 import copy
 import marshal
 import os
@@ -288,7 +287,7 @@ class RestartingExecute(Execute):
                 nonce = secrets.token_hex(16)
                 cell.source = cell_proofs.request_code({
                     "kind": role, "cell": grade_id, "segment": number, "nonce": nonce, "form": form,
-                    "payload": base64.b64encode(payload).decode(), "filename": f"<{role} {grade_id}>",
+                    "payload": payload, "filename": f"<{role} {grade_id}>",
                     "first_line": segment.first_line})
                 await super().async_execute_cell(cell, cell_index, store_history=number == 0)
                 answers = [o.data[cell_proofs.PROOF_MIME] for o in cell.outputs if cell_proofs.PROOF_MIME in o.get("data", {})]
