@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.grading import make_course
+from course import ASSIGNMENT
+from course.nbgrader_cli import nbgrader
+from tools.grading import make_course, read_manifest, submit
 
 # A test that leaves a process running fails (tests/process_leaks.py); pytester tests that plugin
 pytest_plugins = ["tests.process_leaks", "pytester"]
@@ -22,3 +24,14 @@ os.environ["WEIGHT_INIT_BUDGET"] = "grading"
 def course(tmp_path_factory):
     """A fresh course folder with a generated release, shared by the tests that need one."""
     return make_course(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="session")
+def graded_samples(tmp_path_factory):
+    """The sample submissions graded by one sequential `nbgrader autograde`, as `make demo` grades them:
+    the cluster tests' reference, and the instructor's browser tests' course (they work on a copy)."""
+    course = make_course(tmp_path_factory.mktemp("graded-samples"))
+    for sample in read_manifest():
+        submit(sample, course)
+    nbgrader("autograde", ASSIGNMENT, "--force", course_root=course)
+    return course

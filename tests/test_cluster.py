@@ -1,7 +1,8 @@
 """Grading on a Dask cluster (grading_engine/cluster.py), on 127.0.0.1: a scheduler and two
-`dask worker` processes started here grade the samples as samples/manifest.csv says, also when one
-worker is killed in the middle of a submission, and leave the gradebook as one sequential
-`nbgrader autograde` does; a run started again grades only what is missing."""
+`dask worker` processes started here grade the samples as samples/manifest.csv says, into a PostgreSQL
+gradebook (a local server the test starts itself) or sqlite, also when one worker is killed in the
+middle of a submission, and leave the gradebook as one sequential `nbgrader autograde` does; a run
+started again grades only what is missing."""
 import contextlib
 import os
 import shutil
@@ -15,8 +16,11 @@ import pytest
 from distributed import Client
 
 from kit_checks import assert_expected_scores
+from postgres import postgres_server
 from grading_engine.cluster import grade_class, read_record, to_grade
-from tools.grading import ASSIGNMENT, ROOT, Sample, cell_scores, make_course, nbgrader, read_manifest, submit, user_environment
+from course import ROOT
+from course.nbgrader_cli import user_environment
+from tools.grading import Sample, cell_scores, make_course, read_manifest, submit
 
 SAMPLES = read_manifest()
 DASK = Path(sys.executable).parent / "dask"
@@ -56,35 +60,34 @@ def dask_cluster(logs, workers=2):
 
 
 @pytest.fixture(scope="module")
-def sequential(tmp_path_factory):
-    """The samples graded by one sequential `nbgrader autograde`: the reference."""
-    course = make_course(tmp_path_factory.mktemp("sequential"))
-    for sample in SAMPLES:
-        submit(sample, course)
-    nbgrader("autograde", ASSIGNMENT, "--force", course_root=course)
-    return course
+def postgres():
+    """A PostgreSQL server of its own; yields its gradebook URL."""
+    with postgres_server() as url:
+        yield url
 
 
-def assert_same_as_sequential(course, sequential):
+def assert_same_as_sequential(course, db_url, sequential):
     """Same gradebook records and autograded files as the sequential run, student by student."""
     for sample in SAMPLES:
-        assert read_record(f"sqlite:///{course / 'gradebook.db'}", sample.name) == \
+        assert read_record(db_url, sample.name) == \
             read_record(f"sqlite:///{sequential / 'gradebook.db'}", sample.name), f"{sample.name}'s gradebook record differs"
         files = {p.relative_to(course / "autograded" / sample.name) for p in (course / "autograded" / sample.name).rglob("*")}
         reference = {p.relative_to(sequential / "autograded" / sample.name)
                      for p in (sequential / "autograded" / sample.name).rglob("*")}
         assert files == reference, f"{sample.name}'s autograded folder differs"
-    scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(f"sqlite:///{course / 'gradebook.db'}")}
+    scores = {(r["student"], r["notebook"], r["cell"]): r for r in cell_scores(db_url)}
     for sample in SAMPLES:
         assert_expected_scores(sample, scores)
 
 
-@pytest.mark.parametrize("kill_a_worker", [False, True], ids=["two-workers", "one-killed-mid-run"])
-def test_a_cluster_grades_like_one_sequential_run(tmp_path, sequential, kill_a_worker):
+@pytest.mark.parametrize("kill_a_worker", [False, True], ids=["two-workers-into-postgresql", "one-killed-mid-run"])
+def test_a_cluster_grades_like_one_sequential_run(tmp_path, graded_samples, kill_a_worker, request):
     """Do two `dask worker` processes give every sample its expected scores and the gradebook the same
-    records as a sequential autograde, also when one of them is killed (SIGKILL) in the middle of a
-    submission?"""
-    course = make_course(tmp_path / "course")
+    records as a sequential autograde: into a PostgreSQL gradebook, and (sqlite) when one of them is
+    killed (SIGKILL) in the middle of a submission?"""
+    db_url = None if kill_a_worker else request.getfixturevalue("postgres")
+    course = make_course(tmp_path / "course", db_url=db_url)
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     for sample in SAMPLES:
         submit(sample, course)
     said, killed = [], []
@@ -97,14 +100,14 @@ def test_a_cluster_grades_like_one_sequential_run(tmp_path, sequential, kill_a_w
                 killed.append(workers[int(busy[0].rsplit("-", 1)[1])])
                 os.kill(killed[0].pid, signal.SIGKILL)
 
-        times = grade_class(course_root=course, scheduler=address, say=say)
+        times = grade_class(course_root=course, scheduler=address, db_url=db_url, say=say)
         if kill_a_worker:
             assert killed and killed[0].poll() == -signal.SIGKILL
     assert sorted(times) == sorted(s.name for s in SAMPLES)
     assert said[0].startswith("Dask dashboard: http://127.0.0.1:")
     assert [line.split()[0] for line in said[1:]] == [f"{n}/{len(SAMPLES)}" for n in range(1, len(SAMPLES) + 1)]
     assert said[-1].split()[1] == "[" + "#" * 30 + "]" and " 0 failed" in said[-1]
-    assert_same_as_sequential(course, sequential)
+    assert_same_as_sequential(course, db_url, graded_samples)
 
 
 def test_a_run_started_again_grades_only_what_is_missing(tmp_path):

@@ -7,20 +7,19 @@ import shutil
 import pytest
 
 from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
-from grading_engine.cluster import grade_class
-from tools.grading import ASSIGNMENT, ROOT, make_course, read_manifest, submit
+from course import ASSIGNMENT, ROOT
+from tools.grading import read_manifest
 
 SAMPLES = read_manifest()
 
 
 @pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    """A course folder as the instructor's is after `make demo`: the samples autograded, the guide at hand."""
-    course = make_course(tmp_path_factory.mktemp("course"))
+def graded_course(graded_samples, tmp_path_factory):
+    """A course folder as the instructor's is after `make demo`: the samples autograded, the guide at hand
+    (a copy: the Formgrader writes to its gradebook)."""
+    course = tmp_path_factory.mktemp("instructor") / "course"
+    shutil.copytree(graded_samples, course, symlinks=True)
     shutil.copy(ROOT / "marking_guide.md", course / "marking_guide.md")
-    for sample in SAMPLES:
-        submit(sample, course)
-    grade_class(course_root=course, workers=2, dashboard="127.0.0.1:0")
     # the server's log outside the course folder, so that the file browser lists only what an instructor has
     with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as lab:
         yield course, lab.url, lab.token
