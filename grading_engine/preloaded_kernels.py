@@ -204,10 +204,13 @@ class GradingProvisioner(LocalProvisioner):
     (grading_engine/cell_proofs.py): a new one in a file beside the connection file, written just before
     the kernel starts (after any sandbox reset) and kept by its kernel manager as `grading_key`."""
 
+    def _key_file(self):
+        return os.path.splitext(self.parent.connection_file)[0] + KEY_SUFFIX
+
     def write_grading_key(self, uid=None):
         km = self.parent
         km.grading_key = secrets.token_bytes(32)
-        path = os.path.splitext(km.connection_file)[0] + KEY_SUFFIX
+        path = self._key_file()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         # (never through a link: in a sandbox, the folder is one that kernels can write)
@@ -220,6 +223,13 @@ class GradingProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd, **kwargs):
         self.write_grading_key()
         return await super().launch_kernel(cmd, **kwargs)
+
+    async def cleanup(self, restart=False):
+        # A kernel removes its key once read; one that died first (or never read it) leaves it behind
+        if self.parent.connection_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self._key_file())
+        await super().cleanup(restart)
 
 
 class ForkingProvisioner(GradingProvisioner):
