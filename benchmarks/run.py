@@ -6,8 +6,8 @@
 2. Autograding one complete submission (all notebooks, kernel starts included): median of 5 in a
    worker, with kernels forked from a preloaded zygote in the sandbox, out of it, and with kernels
    started afresh (out of it); and as one
-   `nbgrader autograde` command, with the kit's one kernel per submission and with nbgrader's kernel
-   per notebook, side by side.
+   `nbgrader autograde` command, alternating: the kit's way, the same with the trusted runner off
+   (grading_engine/cell_proofs.py), and nbgrader's kernel per notebook.
 3. Class throughput on the same 20 submissions: `grading_engine.cluster` on a LocalCluster of 1 and
    of 2 workers, and the process pool it replaced (`benchmarks/pool_autograde.py`) with 2.
 4. Peak memory of a worker's largest process (its grading kernel).
@@ -105,19 +105,24 @@ def main():
               "starts the zygote, and in the sandbox the sandbox)")
         print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(unsandboxed_times):.2f}x "
               "faster than kernels started afresh")
-        # One `nbgrader autograde` command, nbgrader's start-up included: the kit's one kernel per
-        # submission against nbgrader's kernel per notebook, alternating
-        commands = {"one kernel per submission": [], "a kernel per notebook": []}
-        for _ in range(3):
-            for way, times in commands.items():
-                option = f"--RestartingExecute.one_kernel_per_submission={way == 'one kernel per submission'}"
+        # One `nbgrader autograde` command, nbgrader's start-up included, alternating: the kit's way (one
+        # kernel per submission, tests run by the trusted runner), the same with the runner off, and
+        # nbgrader's kernel per notebook
+        ways = {"the kit's way": [],
+                "the same, trusted runner off": ["--RestartingExecute.trusted_runner=False"],
+                "a kernel per notebook": ["--RestartingExecute.one_kernel_per_submission=False"]}
+        commands = {way: [] for way in ways}
+        for _ in range(4):
+            for way, options in ways.items():
                 started = time.perf_counter()
-                nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", option, course_root=course)
-                times.append(time.perf_counter() - started)
+                nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course)
+                commands[way].append(time.perf_counter() - started)
         for way, times in commands.items():
-            print(f"   `nbgrader autograde --student`, {way}, median of 3: {median_and_all(times)}")
-        shared, per_notebook = (statistics.median(times) for times in commands.values())
-        print(f"   one kernel per submission: {per_notebook / shared:.2f}x faster than a kernel per notebook")
+            print(f"   `nbgrader autograde --student`, {way}, median of 4: {median_and_all(times)}")
+        kit, untrusted, per_notebook = (statistics.median(times) for times in commands.values())
+        print(f"   one kernel per submission: {per_notebook / kit:.2f}x faster than a kernel per notebook")
+        print(f"   the trusted runner (proofs for every test, instructor cells restored): {kit / untrusted - 1:+.1%} "
+              "time per submission")
         print("\n3. Class throughput, the same 20 complete submissions, each way in a process of its own")
         students = [f"class-{n:02d}" for n in range(20)]
         submit_complete(course, students)
