@@ -3,7 +3,7 @@ defaults, each for a reason. nbgrader reads this file when run from the reposito
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `tools`, run from any folder
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for the kit's packages, run from any folder
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, OverwriteCells  # noqa: E402
 
