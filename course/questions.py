@@ -1,5 +1,17 @@
 """What a source notebook holds besides the student's version: solution blocks, hidden tests, and for
-each written question its model answer and the marking notes for graders."""
+each written question its model answer, the marking notes and the rubric for graders.
+
+A written answer's source cell holds the model answer, then optionally `*Marking notes:*` (guidance for
+graders), then `*Rubric:*` and a numbered list of rubric items, one per line, each with its points
+(signed: a deduction is negative), a short title for graders and the comment the student sees:
+
+    *Rubric:*
+    1. **+1 Symmetry.** You explain that units which start equal get equal updates and stay equal.
+    2. **-1 Std for variance.** You give the variance as the standard deviation.
+
+An item's number is the key that applies it in the grading view; its title names it there and in the
+gradebook, so changing an item's points or comment changes it for every answer it was applied to.
+"""
 import re
 from dataclasses import dataclass
 
@@ -10,6 +22,8 @@ SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n|^[ \t]*### END S
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.MULTILINE | re.DOTALL)
 # In a written answer's source cell, the instructor's notes for graders follow the model answer
 MARKING_NOTES = re.compile(r"^\*Marking notes:\*\s*", re.MULTILINE)
+RUBRIC = re.compile(r"^\*Rubric:\*\s*$", re.MULTILINE)
+RUBRIC_ITEM = re.compile(r"^(\d)\.\s+\*\*([+\-\u2212]\d+(?:\.\d+)?)\s+(.+?)\.\*\*\s+(\S.*)$")
 
 
 def model_answer(cell):
@@ -17,7 +31,32 @@ def model_answer(cell):
     the marking notes)."""
     if cell.cell_type == "code":
         return SOLUTION_BLOCK.sub("", cell.source).rstrip("\n")
-    return MARKING_NOTES.split(cell.source, maxsplit=1)[0].strip()
+    return RUBRIC.split(MARKING_NOTES.split(cell.source, maxsplit=1)[0], maxsplit=1)[0].strip()
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    key: int  # 1 to 9: the key that applies it
+    points: float  # negative for a deduction
+    title: str  # for graders: what the item stands for
+    comment: str  # for the student, in their feedback
+
+
+def parse_rubric(text, where="a rubric"):
+    """The `RubricItem`s of the numbered list `text`; a line that is not an item is an error, naming `where`."""
+    items = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        match = RUBRIC_ITEM.match(line)
+        if not match:
+            raise ValueError(f"{where}: not a rubric item (`1. **+1 Title.** Comment for the student`): {line!r}")
+        key, points, title, comment = match.groups()
+        items.append(RubricItem(int(key), float(points.replace("\u2212", "-")), title, comment))
+    keys = [item.key for item in items]
+    if keys != list(range(1, len(items) + 1)):
+        raise ValueError(f"{where}: rubric items must be numbered 1, 2, 3, ... (at most 9), found {keys}")
+    if len({item.title for item in items}) < len(items):
+        raise ValueError(f"{where}: two rubric items have the same title")
+    return tuple(items)
 
 
 @dataclass
@@ -26,7 +65,8 @@ class WrittenQuestion:
     question: str  # the markdown cell just before the answer
     points: float
     answer: str  # the instructor's model answer
-    notes: str  # what earns the points ("" if the answer has no marking notes)
+    notes: str  # guidance for graders ("" if the answer has no marking notes)
+    rubric: tuple = ()  # its `RubricItem`s
 
 
 def written_questions(notebook):
@@ -35,6 +75,8 @@ def written_questions(notebook):
     for index, cell in enumerate(cells):
         if cell.cell_type == "markdown" and is_solution(cell) and is_grade(cell):
             question = next(c.source for c in reversed(cells[:index]) if c.cell_type == "markdown")
-            notes = MARKING_NOTES.split(cell.source, maxsplit=1)[1:] or [""]
-            yield WrittenQuestion(cell.metadata.nbgrader["grade_id"], question, cell.metadata.nbgrader["points"],
-                                  model_answer(cell), notes[0].strip())
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            rest, *rubric = RUBRIC.split(cell.source, maxsplit=1)
+            notes = MARKING_NOTES.split(rest, maxsplit=1)[1:] or [""]
+            yield WrittenQuestion(grade_id, question, cell.metadata.nbgrader["points"], model_answer(cell),
+                                  notes[0].strip(), parse_rubric(rubric[0], f"{notebook}, {grade_id}") if rubric else ())

@@ -397,8 +397,8 @@ RESTORED = "weight_init_restored"  # marks an instructor's cell that RestoreInst
 
 
 class ShowMarkingNotes(NbGraderPreprocessor):
-    """For graders: after each written answer, a markdown cell with the instructor's model answer and
-    marking notes, read from the source notebook of the same name."""
+    """For graders: after each written answer, a markdown cell with the instructor's model answer,
+    marking notes and rubric, read from the source notebook of the same name."""
 
     def preprocess(self, nb, resources):
         source = source_notebook(self, resources)
@@ -409,6 +409,7 @@ class ShowMarkingNotes(NbGraderPreprocessor):
             question = questions.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
             if question and cell.cell_type == "markdown":
                 notes = f"\n\n**Marking notes:** {question.notes}" if question.notes else ""
+                notes += "".join(f"\n\n{item.key}. **{item.points:+g} {item.title}.** {item.comment}" for item in question.rubric)
                 cells.append(NotebookNode(cell_type="markdown", metadata={FOR_GRADERS: True}, attachments={},
                                           source=f"> **For graders, not shown to students. Model answer:** {question.answer}"
                                                  .replace("\n", "\n> ") + notes.replace("\n", "\n> ")))

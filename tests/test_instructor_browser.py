@@ -1,7 +1,7 @@
 """The instructor's and the graders' chair, in a real browser: after the demo's submissions are
 autograded, the Formgrader lists them, opens one with the model answer and marking notes below each
 written answer, and a score typed for a written answer reaches the gradebook; the marking guide shows
-every question's model answer and marking notes in JupyterLab."""
+every question's model answer, marking notes and rubric in JupyterLab."""
 import shutil
 
 import pytest
@@ -42,11 +42,11 @@ def test_formgrader_lists_opens_and_records_a_manual_grade(browser, graded_cours
     page.goto(f"{url}/formgrader/gradebook/{ASSIGNMENT}/part1_understanding")
     page.click('a[href*="/formgrader/submissions/"] >> nth=0')
     page.wait_for_selector("input.score#q1_importance")
-    # below the student's answer, for the grader: the model answer and the marking notes (ShowMarkingNotes)
+    # below the student's answer, for the grader: the model answer and the rubric (ShowMarkingNotes)
     notes = page.locator('blockquote:has-text("For graders, not shown to students")').first
     notes.scroll_into_view_if_needed()
     browser.screenshot("submission opened, marking notes below the answer")
-    assert "the link to convergence speed" in notes.inner_text(), notes.inner_text()
+    assert "+1 Learning depends on it." in notes.inner_text() and "A concrete failure" in notes.inner_text(), notes.inner_text()
     page.fill("input.score#q1_importance", "1.5")
     page.press("input.score#q1_importance", "Tab")  # the Formgrader saves a score when it changes
     for _ in range(20):
@@ -67,7 +67,7 @@ def manual_scores(course, notebook, cell):
 
 
 def test_marking_guide_shows_model_answers_and_notes(browser, graded_course):
-    """Does the marking guide, opened in JupyterLab as a Markdown preview, show a question's answer and notes?"""
+    """Does the marking guide, opened in JupyterLab as a Markdown preview, show a question's answer, notes and rubric?"""
     _, url, token = graded_course
     page = browser.page
     page.goto(f"{url}/lab?reset&token={token}")
@@ -79,5 +79,5 @@ def test_marking_guide_shows_model_answers_and_notes(browser, graded_course):
     page.wait_for_selector('.jp-RenderedMarkdown h4:has-text("Q1: Why initialize carefully?")')
     browser.screenshot("marking guide")
     text = rendered.inner_text()
-    for expected in ["part4_deep_networks", "Model answer", "Marking notes", "the link to convergence speed"]:
+    for expected in ["part4_deep_networks", "Model answer", "Marking notes", "Comment the student sees", "Learning depends on it"]:
         assert expected in text, f"the marking guide does not show {expected!r}"

@@ -38,7 +38,7 @@ def test_release_holds_no_solution_or_hidden_test(notebook):
     released = "\n".join(released_text(path) for path in RELEASE.rglob("*") if path.suffix in {".ipynb", ".py", ".md"})
     leaked = sorted(line for line in secrets if line in released)
     assert not leaked, f"{notebook}: the student version contains {len(leaked)} secret lines, e.g. {leaked[:3]}"
-    for marker in ["BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Marking notes"]:
+    for marker in ["BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Marking notes", "Rubric:"]:
         assert marker not in released, f"the student version contains `{marker}`"
 
 
