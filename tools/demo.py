@@ -57,8 +57,9 @@ def main():
     step("Grades: nbgrader export -> grades.csv (totals); python -m tools.report -> grades_by_cell.csv")
     nbgrader("export", "--to", "grades.csv")
     report.main(["--db", db_url])
-    print("Written answers await manual grading: nbgrader formgrader, or the Formgrader tab in JupyterLab;\n"
-          "marking_guide.md holds each question's model answer and marking notes.")
+    print("Written answers await grading by question, with the rubric: start `jupyter lab` here and open\n"
+          "/grade-by-question on it (or the Formgrader tab, one student at a time); marking_guide.md holds each\n"
+          "question's model answer and rubric.")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""A written question's answers across the class, as the grading page shows them: each student's text
+from their autograded notebook, rendered from Markdown to HTML with math as MathML, then sanitised (the
+text is the student's: nothing of it may run in the grader's browser)."""
+import functools
+import hashlib
+import json
+import os
+
+import nh3
+from latex2mathml.converter import convert
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from course.questions import written_questions
+
+MATHML = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mtext",
+          "mspace", "mstyle", "mtable", "mtr", "mtd", "munder", "mover", "munderover", "mpadded", "mphantom",
+          "menclose", "semantics", "annotation"}
+ALLOWED_TAGS = nh3.ALLOWED_TAGS | MATHML | {"span"}
+ALLOWED_ATTRIBUTES = {**{tag: {"display", "mathvariant", "stretchy", "width", "fence", "separator", "lspace",
+                               "rspace", "columnalign", "accent", "movablelimits", "xmlns"} for tag in MATHML},
+                      "span": {"class"}}
+
+
+def _math(latex, options):
+    try:
+        return convert(latex, display="block" if options.get("display_mode") else "inline")
+    except Exception:  # a student's broken LaTeX: shown as typed
+        return f"<code>{nh3.clean_text(latex)}</code>"
+
+
+# Raw HTML in an answer is shown as text; `$...$` and `$$...$$` become MathML
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin, renderer=_math).enable("table")
+
+
+def render(markdown):
+    """Safe HTML for a student's (or the instructor's) Markdown."""
+    return nh3.clean(_MARKDOWN.render(markdown or ""), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     link_rel="noopener noreferrer")
+
+
+@functools.lru_cache(maxsize=64)
+def _questions(source_notebook, modified):
+    return {q.grade_id: q for q in written_questions(source_notebook)}
+
+
+def question(source_notebook, grade_id):
+    """The `WrittenQuestion` `grade_id` of a source notebook (read again when the file changes)."""
+    return _questions(str(source_notebook), os.stat(source_notebook).st_mtime_ns).get(grade_id)
+
+
+def all_questions(source_notebook):
+    return list(_questions(str(source_notebook), os.stat(source_notebook).st_mtime_ns).values())
+
+
+def answer_text(autograded_notebook, grade_id):
+    """The text of the cell `grade_id` in a student's autograded notebook ("" if it is missing)."""
+    try:
+        stat = os.stat(autograded_notebook)
+    except OSError:
+        return ""
+    return _answers(str(autograded_notebook), stat.st_mtime_ns).get(grade_id, "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _answers(path, modified):
+    """Every graded cell's text of a notebook (plain JSON reading: nbformat's validation would cost a
+    300-student question seconds)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            cells = json.load(file).get("cells", [])
+    except (OSError, ValueError):
+        return {}
+    texts = {}
+    for cell in cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            source = cell.get("source", "")
+            texts[grade_id] = "".join(source) if isinstance(source, list) else source
+    return texts
+
+
+def anonymous_order(student_ids, salt):
+    """The students in an order that hides who is who but is the same for every grader of the course."""
+    return sorted(student_ids, key=lambda s: hashlib.sha256(f"{salt}:{s}".encode()).hexdigest())

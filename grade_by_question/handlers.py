@@ -1,0 +1,201 @@
+"""The grading page and its JSON API, on the Jupyter server that runs nbgrader's Formgrader (whose
+course settings it uses: the course folder, the gradebook URL)."""
+import json
+import os
+from pathlib import Path
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from nbgrader.api import Gradebook, MissingEntry
+from tornado import web
+
+from grade_by_question import answers
+from grade_by_question.marks import Conflict, Marks, feedback_comment, score, write_to_gradebook
+
+STATIC = Path(__file__).with_name("static")
+PREFIX = "/grade-by-question"
+# The page runs nothing but its own script, loads nothing from elsewhere, and shows student text as data
+POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+         "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+
+class Base(JupyterHandler):
+    def set_default_headers(self):
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", POLICY)
+
+    @property
+    def coursedir(self):
+        """nbgrader's course settings as the Formgrader loaded them (nbgrader_config.py), loaded once."""
+        if "grade_by_question_coursedir" not in self.settings:
+            formgrader = self.settings.get("nbgrader_formgrader")
+            if formgrader is None:
+                raise web.HTTPError(503, "nbgrader's Formgrader is not enabled on this server")
+            formgrader.coursedir._load_config(formgrader.load_config())
+            self.settings["grade_by_question_coursedir"] = formgrader.coursedir
+        return self.settings["grade_by_question_coursedir"]
+
+    def write_json(self, value, status=200):
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(value))
+
+    def source_notebook(self, notebook):
+        path = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment)) / f"{notebook}.ipynb"
+        if not path.is_file():
+            raise web.HTTPError(404, f"no source notebook {notebook}")
+        return path
+
+    @property
+    def assignment(self):
+        return self.get_argument("assignment", None) or os.environ.get("WEIGHT_INIT_ASSIGNMENT", "weight_init")
+
+
+class Page(Base):
+    @web.authenticated
+    def get(self, name="index.html"):
+        if name not in {"index.html", "view.js", "view.css"}:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", {"html": "text/html", "js": "text/javascript", "css": "text/css"}[name.rsplit(".", 1)[1]])
+        self.set_header("Cache-Control", "no-store")
+        self.xsrf_token  # noqa: B018  (sets the _xsrf cookie that the page sends back with its changes)
+        self.finish((STATIC / name).read_bytes())
+
+
+class Questions(Base):
+    @web.authenticated
+    def get(self):
+        """Every written question of the assignment, with how many of its answers are graded."""
+        coursedir, result = self.coursedir, []
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", self.assignment))
+        with Gradebook(coursedir.db_url) as gb:
+            for path in sorted(source.glob("*.ipynb")):
+                questions = answers.all_questions(path)
+                if not questions:
+                    continue
+                try:
+                    submissions = gb.notebook_submissions(path.stem, self.assignment)
+                except MissingEntry:
+                    submissions = []
+                for q in questions:
+                    grades = [g for nb in submissions for g in nb.grades if g.name == q.grade_id]
+                    result.append({"notebook": path.stem, "grade_id": q.grade_id, "title": q.question.splitlines()[0].lstrip("# "),
+                                   "points": q.points, "answers": len(grades),
+                                   "graded": sum(g.manual_score is not None for g in grades)})
+        self.write_json(result)
+
+
+class Question(Base):
+    @web.authenticated
+    def get(self, notebook, grade_id):
+        """A question: prompt, model answer, rubric, and every answer with its mark, in anonymous order."""
+        coursedir = self.coursedir
+        q = answers.question(self.source_notebook(notebook), grade_id)
+        if q is None:
+            raise web.HTTPError(404, f"no written question {grade_id} in {notebook}")
+        with Gradebook(coursedir.db_url) as gb:
+            rows = []
+            for nb in gb.notebook_submissions(notebook, self.assignment):
+                grade = next((g for g in nb.grades if g.name == grade_id), None)
+                if grade is None:
+                    continue
+                student = nb.student.id
+                path = Path(coursedir.format_path(coursedir.autograded_directory, student, self.assignment)) / f"{notebook}.ipynb"
+                name = " ".join(filter(None, [nb.student.first_name, nb.student.last_name])) or student
+                comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
+                rows.append({"grade_id": grade.id, "student": student, "name": name, "path": path,
+                             "manual_score": grade.manual_score, "manual_comment": comment or ""})
+        marks = Marks(coursedir.db_url)
+        try:
+            saved = marks.read([r["grade_id"] for r in rows])
+        finally:
+            marks.close()
+        order = answers.anonymous_order([r["student"] for r in rows], f"{self.assignment}/{notebook}/{grade_id}")
+        rows.sort(key=lambda r: order.index(r["student"]))
+        result = []
+        for number, row in enumerate(rows, 1):
+            mark = saved.get(row["grade_id"])
+            # graded with an item whose points or comment changed in source/ since
+            stale = mark is not None and row["manual_score"] is not None and (
+                abs(score(q.rubric, mark["items"], mark["adjustment"], q.points) - row["manual_score"]) > 1e-9
+                or feedback_comment(q.rubric, mark["items"], mark["comment"]) != row["manual_comment"])
+            result.append({
+                "grade_id": row["grade_id"], "number": number, "student": row["student"], "name": row["name"],
+                "html": answers.render(answers.answer_text(row["path"], grade_id)),
+                "score": row["manual_score"], "items": mark["items"] if mark else [],
+                "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
+                "version": mark["version"] if mark else 0, "stale": stale})
+        self.write_json({
+            "notebook": notebook, "grade_id": grade_id, "points": q.points,
+            "prompt": answers.render(q.question), "model_answer": answers.render(q.answer),
+            "notes": answers.render(q.notes) if q.notes else "",
+            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": answers.render(i.comment)} for i in q.rubric],
+            "answers": result})
+
+
+class Mark(Base):
+    @web.authenticated
+    def put(self, notebook, grade_id, answer_id):
+        """Save the items, adjustment and comment of one answer; 409 if another grader saved it first."""
+        coursedir, body = self.coursedir, json.loads(self.request.body or b"{}")
+        q = answers.question(self.source_notebook(notebook), grade_id)
+        if q is None:
+            raise web.HTTPError(404)
+        titles = [t for t in body.get("items", []) if t in {i.title for i in q.rubric}]
+        adjustment, comment = float(body.get("adjustment", 0.0)), str(body.get("comment", ""))
+        with Gradebook(coursedir.db_url) as gb:
+            try:
+                grade = gb.find_grade_by_id(answer_id)
+            except MissingEntry:
+                raise web.HTTPError(404) from None
+            if grade.name != grade_id or grade.notebook.notebook.name != notebook:
+                raise web.HTTPError(400, "that answer is not one of this question's")
+            marks = Marks(coursedir.db_url)
+            try:
+                mark = marks.save(answer_id, titles, adjustment, comment, int(body.get("version", 0)),
+                                  grader=self.current_user.username if hasattr(self.current_user, "username") else "")
+            except Conflict as conflict:
+                return self.write_json({"conflict": True, "current": conflict.current}, status=409)
+            finally:
+                marks.close()
+            points = score(q.rubric, titles, adjustment, q.points)
+            write_to_gradebook(gb, answer_id, points, feedback_comment(q.rubric, titles, comment))
+        self.write_json({**mark, "score": points})
+
+
+class Rescore(Base):
+    @web.authenticated
+    def post(self, notebook, grade_id):
+        """Give every answer graded with the rubric its score and comment under the rubric as it is now."""
+        coursedir = self.coursedir
+        q = answers.question(self.source_notebook(notebook), grade_id)
+        if q is None:
+            raise web.HTTPError(404)
+        changed = 0
+        with Gradebook(coursedir.db_url) as gb:
+            ids = [g.id for nb in gb.notebook_submissions(notebook, self.assignment) for g in nb.grades if g.name == grade_id]
+            marks = Marks(coursedir.db_url)
+            try:
+                saved = marks.read(ids)
+            finally:
+                marks.close()
+            for answer_id, mark in saved.items():
+                points = score(q.rubric, mark["items"], mark["adjustment"], q.points)
+                grade = gb.find_grade_by_id(answer_id)
+                text = feedback_comment(q.rubric, mark["items"], mark["comment"])
+                if grade.manual_score != points or any(c.name == grade.name and c.manual_comment != text for c in grade.notebook.comments):
+                    write_to_gradebook(gb, answer_id, points, text)
+                    changed += 1
+        self.write_json({"rescored": changed})
+
+
+def add_handlers(web_app):
+    base = url_path_join(web_app.settings["base_url"], PREFIX)
+    question = r"/api/questions/(?P<notebook>[\w-]+)/(?P<grade_id>[\w-]+)"
+    web_app.add_handlers(".*$", [
+        (base, Page), (base + "/", Page), (base + r"/(?P<name>view\.(?:js|css))", Page),
+        (base + "/api/questions", Questions),
+        (base + question, Question),
+        (base + question + r"/answers/(?P<answer_id>[\w-]+)", Mark),
+        (base + question + "/rescore", Rescore),
+    ])

@@ -1,0 +1,169 @@
+"""The grader's chair: the sample class's written answers graded by question in a real browser, with the
+keyboard only (grade_by_question/). Part 1's first question for all 32 students, with the rubric items
+that samples/class/expected_rubric.csv names; then the gradebook holds exactly those scores and the
+items' comments; an item whose points change in source/ re-scores every answer graded with it after a
+confirmation that says how many; the student's feedback shows the items; a second grader's stale save
+is refused, not written over the first."""
+import csv
+import json
+import re
+import shutil
+import urllib.request
+
+import nbformat
+import pytest
+
+from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
+from course import ASSIGNMENT, ROOT
+from course.nbgrader_cli import nbgrader
+from course.questions import written_questions
+from grading_engine.cluster import grade_class
+from tools.grading import Sample, make_course, submit
+
+CLASS = ROOT / "samples" / "class"
+NOTEBOOK, QUESTION = "part1_understanding", "q1_importance"
+
+
+def expected():
+    with open(CLASS / "expected_rubric.csv", newline="", encoding="utf-8") as file:
+        return {r["student"]: r for r in csv.DictReader(file) if r["notebook"] == NOTEBOOK and r["grade_id"] == QUESTION}
+
+
+@pytest.fixture(scope="module")
+def class_course(tmp_path_factory):
+    """The sample class's Part 1 autograded (its code is the model solution), and a Jupyter server on it."""
+    course = make_course(tmp_path_factory.mktemp("class") / "course")
+    for student in sorted(p.name for p in CLASS.iterdir() if p.is_dir()):
+        submit(Sample(student, "solutions", answers=CLASS / student, notebooks={NOTEBOOK}), course)
+    grade_class(course_root=course, workers=2, dashboard="127.0.0.1:0")
+    with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as lab:
+        yield course, lab
+
+
+def gradebook_marks(course):
+    """{student: (manual score, manual comment)} of the question's cell."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        result = {}
+        for nb in gb.notebook_submissions(NOTEBOOK, ASSIGNMENT):
+            grade = next(g for g in nb.grades if g.name == QUESTION)
+            comment = next(c for c in nb.comments if c.name == QUESTION)
+            result[nb.student.id] = (grade.manual_score, comment.manual_comment)
+        return result
+
+
+def rubric(course):
+    return next(q for q in written_questions(course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb") if q.grade_id == QUESTION).rubric
+
+
+def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course):
+    course, lab = class_course
+    page, want = browser.page, expected()
+    page.goto(f"{lab.url}/login?next=/grade-by-question/")
+    page.fill("input#password_input", lab.token)
+    page.click("button#login_submit")
+    page.wait_for_selector(f"tr.row:has-text('{NOTEBOOK}')")
+    browser.screenshot("questions")
+    page.click(f"tr[data-key='{NOTEBOOK}/{QUESTION}']")
+    page.wait_for_selector("#answer-title:has-text('Answer 1 of 32')")
+    assert "0 of 32 graded" in page.inner_text("#progress")
+    assert "student-" not in page.inner_text("main#grading"), "names are shown before the grader asks"
+    items = rubric(course)
+    full = {str(i.key) for i in items if i.points >= 1}
+    keys = 0
+    page.keyboard.press("n")  # names shown, so that the test knows whose answer it grades
+    keys += 1
+    for number in range(1, 33):
+        title = page.inner_text("#answer-title")
+        assert title.startswith(f"Answer {number} of 32"), title
+        student = re.search(r"student-\d+", title).group(0)
+        applied = want[student]["items"].split()
+        if set(applied) == full:
+            presses = ["f"]
+        elif not applied:
+            presses = ["0"]
+        else:
+            presses = applied + ["Enter"]
+        if number == 5:
+            browser.screenshot("an answer with items applied, before saving")
+        for key in presses:
+            page.keyboard.press(key)
+        keys += len(presses)
+        if number < 32:
+            page.wait_for_selector(f"#answer-title:has-text('Answer {number + 1} of 32')")
+    page.wait_for_selector("#progress:has-text('32 of 32 graded')")
+    browser.screenshot("the last answer graded")
+    marks = gradebook_marks(course)
+    by_key = {str(i.key): i for i in items}
+    for student, row in want.items():
+        score, comment = marks[student]
+        assert score == float(row["score"]), f"{student}: {score}, expected {row['score']}"
+        for key in row["items"].split():
+            assert by_key[key].comment in comment, f"{student}: the comment lacks item {key}'s"
+    print(f"{keys} keystrokes for {len(want)} answers: {keys / len(want):.2f} per answer")
+    assert keys / len(want) <= 2
+
+    # Formulas render as MathML, from the server, with nothing fetched: Q3's rubric has one
+    page.keyboard.press("q")
+    page.click(f"tr[data-key='{NOTEBOOK}/q3_variance']")
+    page.wait_for_selector("#rubric math")
+    assert "$" not in page.inner_text("#rubric"), page.inner_text("#rubric")
+    browser.screenshot("a rubric with formulas")
+    page.goto(f"{lab.url}/grade-by-question/#{NOTEBOOK}/{QUESTION}")
+    page.wait_for_selector("#answer-title")
+
+    # The rubric changes in source/: item 2 is worth half a point less; the view says how many answers
+    # that concerns, and re-scores them once the grader confirms
+    source = course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == QUESTION)
+    cell.source = cell.source.replace(f"2. **+1 {by_key['2'].title}.**", f"2. **+0.5 {by_key['2'].title}.**")
+    nbformat.write(nb, source)
+    concerned = [s for s, r in want.items() if "2" in r["items"].split()]
+    page.reload()
+    page.wait_for_selector("#stale:not([hidden])")
+    assert page.inner_text("#stale").startswith(f"{len(concerned)} answers"), page.inner_text("#stale")
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.keyboard.press("r")
+    page.wait_for_selector("#status:has-text('Rescored')")
+    browser.screenshot("rescored after the rubric changed")
+    assert dialogs and f"Rescore {len(concerned)} answers" in dialogs[0]
+    points = {**{key: item.points for key, item in by_key.items()}, "2": by_key["2"].points - 0.5}
+    marks = gradebook_marks(course)
+    for student in concerned:
+        score = min(max(sum(points[key] for key in want[student]["items"].split()), 0), 2)
+        assert marks[student][0] == score, f"{student}: {marks[student][0]}, expected {score} after the change"
+
+    # What the student sees: the items applied, with their points and comments, in their feedback
+    student = concerned[0]
+    nbgrader("generate_feedback", ASSIGNMENT, f"--student={student}", "--force", course_root=course)
+    feedback = (course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
+    assert f"+0.5 {by_key['2'].title}" in feedback and "You name a concrete failure" in feedback
+
+
+def test_a_second_graders_stale_save_is_refused(class_course):
+    """Two graders load the same answer; the first saves; the second's save, made from the old version,
+    gets 409 and the first grader's mark, and the gradebook keeps the first's score."""
+    course, lab = class_course
+    base = f"{lab.url}/grade-by-question/api/questions/{NOTEBOOK}/{QUESTION}"
+
+    def call(method, url, body=None):
+        request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    status, question = call("GET", base)
+    assert status == 200
+    answer = question["answers"][0]
+    titles = [i["title"] for i in question["rubric"]]
+    first = call("PUT", f"{base}/answers/{answer['grade_id']}", {"items": titles[:1], "version": answer["version"]})
+    second = call("PUT", f"{base}/answers/{answer['grade_id']}", {"items": [], "version": answer["version"]})
+    assert first[0] == 200 and second[0] == 409, (first, second)
+    assert second[1]["current"]["items"] == titles[:1]
+    assert gradebook_marks(course)[answer["student"]][0] == first[1]["score"]
