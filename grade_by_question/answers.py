@@ -33,6 +33,7 @@ def _math(latex, options):
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin, renderer=_math).enable("table")
 
 
+@functools.lru_cache(maxsize=8192)
 def render(markdown):
     """Safe HTML for a student's (or the instructor's) Markdown."""
     return nh3.clean(_MARKDOWN.render(markdown or ""), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,

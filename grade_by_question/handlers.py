@@ -46,6 +46,13 @@ class Base(JupyterHandler):
             raise web.HTTPError(404, f"no source notebook {notebook}")
         return path
 
+    def written_question(self, notebook, grade_id):
+        """The question `grade_id` of a source notebook, as source/ holds it now (rubric included)."""
+        q = answers.question(self.source_notebook(notebook), grade_id)
+        if q is None:
+            raise web.HTTPError(404, f"no written question {grade_id} in {notebook}")
+        return q
+
     @property
     def assignment(self):
         return self.get_argument("assignment", None) or os.environ.get("WEIGHT_INIT_ASSIGNMENT", "weight_init")
@@ -90,9 +97,7 @@ class Question(Base):
     def get(self, notebook, grade_id):
         """A question: prompt, model answer, rubric, and every answer with its mark, in anonymous order."""
         coursedir = self.coursedir
-        q = answers.question(self.source_notebook(notebook), grade_id)
-        if q is None:
-            raise web.HTTPError(404, f"no written question {grade_id} in {notebook}")
+        q = self.written_question(notebook, grade_id)
         with Gradebook(coursedir.db_url) as gb:
             rows = []
             for nb in gb.notebook_submissions(notebook, self.assignment):
@@ -105,13 +110,11 @@ class Question(Base):
                 comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
                 rows.append({"grade_id": grade.id, "student": student, "name": name, "path": path,
                              "manual_score": grade.manual_score, "manual_comment": comment or ""})
-        marks = Marks(coursedir.db_url)
-        try:
+        with Marks(coursedir.db_url) as marks:
             saved = marks.read([r["grade_id"] for r in rows])
-        finally:
-            marks.close()
         order = answers.anonymous_order([r["student"] for r in rows], f"{self.assignment}/{notebook}/{grade_id}")
-        rows.sort(key=lambda r: order.index(r["student"]))
+        position = {student: index for index, student in enumerate(order)}
+        rows.sort(key=lambda r: position[r["student"]])
         result = []
         for number, row in enumerate(rows, 1):
             mark = saved.get(row["grade_id"])
@@ -138,9 +141,7 @@ class Mark(Base):
     def put(self, notebook, grade_id, answer_id):
         """Save the items, adjustment and comment of one answer; 409 if another grader saved it first."""
         coursedir, body = self.coursedir, json.loads(self.request.body or b"{}")
-        q = answers.question(self.source_notebook(notebook), grade_id)
-        if q is None:
-            raise web.HTTPError(404)
+        q = self.written_question(notebook, grade_id)
         titles = [t for t in body.get("items", []) if t in {i.title for i in q.rubric}]
         adjustment, comment = float(body.get("adjustment", 0.0)), str(body.get("comment", ""))
         with Gradebook(coursedir.db_url) as gb:
@@ -150,14 +151,12 @@ class Mark(Base):
                 raise web.HTTPError(404) from None
             if grade.name != grade_id or grade.notebook.notebook.name != notebook:
                 raise web.HTTPError(400, "that answer is not one of this question's")
-            marks = Marks(coursedir.db_url)
-            try:
-                mark = marks.save(answer_id, titles, adjustment, comment, int(body.get("version", 0)),
-                                  grader=self.current_user.username if hasattr(self.current_user, "username") else "")
-            except Conflict as conflict:
-                return self.write_json({"conflict": True, "current": conflict.current}, status=409)
-            finally:
-                marks.close()
+            with Marks(coursedir.db_url) as marks:
+                try:
+                    mark = marks.save(answer_id, titles, adjustment, comment, int(body.get("version", 0)),
+                                      grader=getattr(self.current_user, "username", ""))
+                except Conflict as conflict:
+                    return self.write_json({"conflict": True, "current": conflict.current}, status=409)
             points = score(q.rubric, titles, adjustment, q.points)
             write_to_gradebook(gb, answer_id, points, feedback_comment(q.rubric, titles, comment))
         self.write_json({**mark, "score": points})
@@ -168,17 +167,12 @@ class Rescore(Base):
     def post(self, notebook, grade_id):
         """Give every answer graded with the rubric its score and comment under the rubric as it is now."""
         coursedir = self.coursedir
-        q = answers.question(self.source_notebook(notebook), grade_id)
-        if q is None:
-            raise web.HTTPError(404)
+        q = self.written_question(notebook, grade_id)
         changed = 0
         with Gradebook(coursedir.db_url) as gb:
             ids = [g.id for nb in gb.notebook_submissions(notebook, self.assignment) for g in nb.grades if g.name == grade_id]
-            marks = Marks(coursedir.db_url)
-            try:
+            with Marks(coursedir.db_url) as marks:
                 saved = marks.read(ids)
-            finally:
-                marks.close()
             for answer_id, mark in saved.items():
                 points = score(q.rubric, mark["items"], mark["adjustment"], q.points)
                 grade = gb.find_grade_by_id(answer_id)

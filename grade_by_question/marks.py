@@ -39,9 +39,10 @@ def score(rubric, titles, adjustment, points):
 
 
 def feedback_comment(rubric, titles, comment):
-    """What the student reads: each applied item with its points and comment, then the grader's words."""
-    lines = [f"{item.points:+g} {item.title}: {item.comment}" for item in rubric if item.title in titles]
-    return "\n".join(lines + ([comment.strip()] if comment.strip() else []))
+    """What the student reads (Markdown, as nbgrader's feedback renders comments): each applied item with
+    its points and comment, then the grader's own words."""
+    lines = [f"- **{item.points:+g} {item.title}.** {item.comment}" for item in rubric if item.title in titles]
+    return "\n".join(lines + (["", comment.strip()] if comment.strip() else []))
 
 
 class Marks:
@@ -49,7 +50,10 @@ class Marks:
         self.engine = sa.create_engine(db_url)
         METADATA.create_all(self.engine)
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.engine.dispose()
 
     def read(self, grade_ids):
