@@ -7,7 +7,6 @@ is refused, not written over the first."""
 import csv
 import json
 import re
-import shutil
 import urllib.request
 
 import nbformat
