@@ -1,8 +1,8 @@
 """Grading on a Dask cluster (grading_engine/cluster.py), on 127.0.0.1: a scheduler and two
 `dask worker` processes started here grade the samples as samples/manifest.csv says, into a PostgreSQL
-gradebook (a local server the test starts itself) or sqlite, also when one worker is killed in the
-middle of a submission, and leave the gradebook as one sequential `nbgrader autograde` does; a run
-started again grades only what is missing."""
+gradebook (a local server the test starts itself), also when one worker is killed in the middle of a
+submission, and leave the gradebook as one sequential `nbgrader autograde` does; a run started again
+grades only what is missing."""
 import contextlib
 import os
 import shutil
@@ -80,45 +80,45 @@ def assert_same_as_sequential(course, db_url, sequential):
         assert_expected_scores(sample, scores)
 
 
-@pytest.mark.parametrize("kill_a_worker", [False, True], ids=["two-workers-into-postgresql", "one-killed-mid-run"])
-def test_a_cluster_grades_like_one_sequential_run(tmp_path, graded_samples, kill_a_worker, request):
-    """Do two `dask worker` processes give every sample its expected scores and the gradebook the same
-    records as a sequential autograde: into a PostgreSQL gradebook, and (sqlite) when one of them is
-    killed (SIGKILL) in the middle of a submission?"""
-    db_url = None if kill_a_worker else request.getfixturevalue("postgres")
-    course = make_course(tmp_path / "course", db_url=db_url)
-    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+def test_a_cluster_grades_like_one_sequential_run_when_a_worker_dies(tmp_path, graded_samples, postgres):
+    """Do two `dask worker` processes, one of them killed (SIGKILL) in the middle of a submission, give
+    every sample its expected scores and a PostgreSQL gradebook the same records as a sequential
+    autograde into sqlite? (One run for both: the bank grades on two workers that stay alive.)"""
+    course = make_course(tmp_path / "course", db_url=postgres)
     for sample in SAMPLES:
         submit(sample, course)
     said, killed = [], []
     with dask_cluster(tmp_path) as (address, workers), Client(address) as observer:
         def say(line):
             said.append(line)
-            if kill_a_worker and line.startswith("1/"):  # one submission graded: kill a worker grading another
+            if line.startswith("1/"):  # one submission graded: kill a worker grading another
                 busy = [info["name"] for worker, info in observer.scheduler_info()["workers"].items()
                         if observer.processing().get(worker)]
                 killed.append(workers[int(busy[0].rsplit("-", 1)[1])])
                 os.kill(killed[0].pid, signal.SIGKILL)
 
-        times = grade_class(course_root=course, scheduler=address, db_url=db_url, say=say)
-        if kill_a_worker:
-            assert killed and killed[0].poll() == -signal.SIGKILL
+        times = grade_class(course_root=course, scheduler=address, db_url=postgres, say=say)
+        assert killed and killed[0].poll() == -signal.SIGKILL
     assert sorted(times) == sorted(s.name for s in SAMPLES)
     assert said[0].startswith("Dask dashboard: http://127.0.0.1:")
     assert [line.split()[0] for line in said[1:]] == [f"{n}/{len(SAMPLES)}" for n in range(1, len(SAMPLES) + 1)]
     assert said[-1].split()[1] == "[" + "#" * 30 + "]" and " 0 failed" in said[-1]
-    assert_same_as_sequential(course, db_url, graded_samples)
+    assert_same_as_sequential(course, postgres, graded_samples)
 
 
 def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
     """After an interrupted run, is only the submission without autograded results graded again, and
-    everyone with --force? (On a LocalCluster, the command's default.)"""
+    everyone with --force? (Both runs on one LocalCluster, as the command starts by default.)"""
+    from distributed import LocalCluster
+
     course = make_course(tmp_path / "course")
     for name in ["graded-before", "missing"]:  # (Part 1 only: quick to grade)
         submit(Sample(name, "solutions", notebooks={"part1_understanding"}), course)
-    assert sorted(grade_class(["graded-before"], course_root=course, workers=1, dashboard="127.0.0.1:0")) == ["graded-before"]
     said = []
-    times = grade_class(course_root=course, workers=1, dashboard="127.0.0.1:0", say=said.append)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0") as cluster:
+        assert sorted(grade_class(["graded-before"], course_root=course, scheduler=cluster.scheduler_address)) == \
+            ["graded-before"]
+        times = grade_class(course_root=course, scheduler=cluster.scheduler_address, say=said.append)
     assert sorted(times) == ["missing"] and said[0] == "1 of 2 submissions are graded already (--force grades them again)"
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     assert to_grade(course, db_url, say=said.append) == []
