@@ -8,7 +8,8 @@ from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, OverwriteCells  # noqa: E402
 
 import grading_engine  # noqa: E402
-from grading_engine.intake import guard_submissions  # noqa: E402
+from course import ASSIGNMENT, SHIPPED_DATA  # noqa: E402
+from grading_engine.intake import grade_without_shipped_data, guard_submissions  # noqa: E402
 from grading_engine.nbgrader_plugins import (ForgetDuplicateIds, HideHiddenTests, RestartingExecute,  # noqa: E402
                                              RestoreInstructorCells, ShowMarkingNotes)
 
@@ -50,6 +51,12 @@ os.environ["PYTHONHASHSEED"] = "0"  # the same submission always grades the same
 # Links, FIFOs, sockets and devices in a submission are set aside (into quarantine/), never followed or
 # opened with the instructor's permissions, before nbgrader copies the submission's files
 guard_submissions(Autograde)
+
+# The shipped MNIST is read by every kernel from source/ (read-only in the sandbox), not copied into
+# each student's autograded and feedback folders (11 MiB each); a student's own data/ is not taken
+os.environ["WEIGHT_INIT_DATA"] = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                               "source", ASSIGNMENT, SHIPPED_DATA))
+grade_without_shipped_data(Autograde)
 
 # A cell duplicated by JupyterLab's split or copy-paste becomes a plain cell instead of aborting the
 # whole batch (nbgrader empties its metadata, then rejects the empty metadata as an old schema); the

@@ -5,3 +5,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "weight_init"
+# The folder of data shipped with the assignment (MNIST), in source/ and release/: grading reads it from
+# source/ alone, read-only, and neither copies it into results nor takes a student's own copy
+SHIPPED_DATA = "data"

@@ -33,7 +33,7 @@ import types
 import warnings
 from pathlib import Path
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, SHIPPED_DATA
 from course.nbgrader_cli import nbgrader, path_with_this_environment
 from grading_engine.intake import QUARANTINE, make_submission_safe
 from grading_engine.nbgrader_plugins import RestartingExecute
@@ -61,7 +61,7 @@ def pack(folder, names=None):
     """A folder's files (or only `names` in it) as the bytes of an uncompressed tar (MNIST is compressed already)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in names or sorted(os.listdir(folder)):
+        for name in names if names is not None else sorted(os.listdir(folder)):
             tar.add(Path(folder) / name, arcname=name,
                     filter=lambda info: None if "__pycache__" in info.name or ".ipynb_checkpoints" in info.name else info)
     return buffer.getvalue()
@@ -108,12 +108,8 @@ def grade_submission(student, submission, course, env, options=()):
     in this worker's `course` folder, with kernels' environment variables `env`. Return a dict:
     student, seconds, and either `error` (the end of nbgrader's log) or `autograded` (tar bytes) and
     `record` (the gradebook's)."""
-    from sqlalchemy.exc import SAWarning
-
     started = time.perf_counter()
-    # nbgrader's API, unlike its command line, has SQLAlchemy warn three times per submission about
-    # objects "not in session"; the scores are written all the same (the tests read them back)
-    warnings.filterwarnings("ignore", category=SAWarning)
+    quiet_nbgrader_api()
     os.environ.update(env, PATH=path_with_this_environment())
     # Dask's nanny sets this for its workers' memory; inherited by kernels, glibc would hand memory back
     # to the system after every large free, which slows TensorFlow and NumPy (the sandbox drops it anyway)
@@ -136,6 +132,17 @@ def grade_submission(student, submission, course, env, options=()):
             "record": read_record(f"sqlite:///{course / 'gradebook.db'}", student)}
 
 
+def quiet_nbgrader_api():
+    """nbgrader's API, unlike its command line, has SQLAlchemy warn three times per submission about
+    objects "not in session" (the scores are written all the same: the tests read them back), and
+    nbformat warn of every notebook written without cell ids; neither is the grader's to act on."""
+    from nbformat.warnings import MissingIDFieldWarning
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
 def read_record(db_url, student):
     """What autograde wrote to the gradebook about `student`'s submission."""
     from nbgrader.api import Gradebook
@@ -156,6 +163,7 @@ def write_record(db_url, student, record):
     have (manual scores already given stay)."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    quiet_nbgrader_api()
     with Gradebook(db_url) as gb:
         try:
             gb.find_student(student)
@@ -217,7 +225,9 @@ def start_client(scheduler=None, workers=None, dashboard="127.0.0.1:8787"):
         return
     workers = workers or os.cpu_count() or 1
     # one thread per worker: a worker grades one submission at a time, in its own kernel
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard) as cluster, \
+    # (TensorFlow's C++ start-up lines, which workers would print as they import it, are not the grader's either)
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard,
+                      env={"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -261,7 +271,10 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                 student = next(waiting, None)
                 if student is None:
                     return
-                future = client.submit(_grade_on_worker, student, pack(course / "submitted" / student / ASSIGNMENT),
+                # (without the student's copy of the shipped data, which grading does not take: 11 MiB less to send)
+                folder = course / "submitted" / student / ASSIGNMENT
+                handed_in = [name for name in sorted(os.listdir(folder)) if name != SHIPPED_DATA]
+                future = client.submit(_grade_on_worker, student, pack(folder, handed_in),
                                        course_files.name, hosts, tuple(options), pure=False)
                 futures[future] = student
                 in_flight.add(future)

@@ -16,6 +16,8 @@ import os
 import stat
 from pathlib import Path
 
+from course import SHIPPED_DATA
+
 QUARANTINE = "quarantine"  # beside submitted/, in the course folder
 
 
@@ -90,3 +92,23 @@ def guard_submissions(converter_class):
 
     converter_class.init_notebooks = init_notebooks_of_safe_submissions
     return converter_class
+
+
+def grade_without_shipped_data(converter_class, folder=SHIPPED_DATA):
+    """Make nbgrader's `converter_class` (Autograde) copy neither the shipped data (`folder`, from
+    source/) nor a student's own copy of it into the autograded folder: kernels read the one read-only
+    copy in source/ (nbgrader_config.py names it), and a result holds only what the student handed in
+    and what grading wrote. (nbgrader skips what matches `CourseDirectory.ignore`, by name, in both
+    copies; the release, made with that list as it is, keeps its data.)"""
+    init_assignment = converter_class.init_assignment
+
+    @functools.wraps(init_assignment)
+    def init_assignment_without_shipped_data(self, assignment_id, student_id):
+        ignore = list(self.coursedir.ignore)
+        self.coursedir.ignore = [*ignore, folder]
+        try:
+            return init_assignment(self, assignment_id, student_id)
+        finally:
+            self.coursedir.ignore = ignore
+
+    converter_class.init_assignment = init_assignment_without_shipped_data

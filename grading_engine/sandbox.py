@@ -3,7 +3,8 @@
 A grading process starts one sandbox, with the zygote of `preloaded_kernels` inside it, and every
 kernel it grades with is forked there. Inside, a kernel sees:
 
-- read-only: /usr, a few files of /etc, the Python environment it runs in, and this package;
+- read-only: /usr, a few files of /etc, the Python environment it runs in, this package, and the data
+  shipped with the assignment (MNIST), one copy for every kernel, where `$WEIGHT_INIT_DATA` says;
 - its own submission's files, copied into `/home/student/<assignment>` (its working folder and HOME)
   from a host folder that only the grading process writes (the *inbox*, bound read-only), and a
   private /tmp; both are tmpfs of a fixed size, so a submission cannot fill the grader's disk;
@@ -43,7 +44,7 @@ KERNEL_UID_BASE = 2_000_000_000  # run as root: kernels get this plus the gradin
 PASSED_VARIABLES = {"LANG", "TZ", "PYTHONHASHSEED", "PYTHONWARNINGS", "MPLBACKEND", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL",
                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WEIGHT_INIT_BUDGET", "WEIGHT_INIT_KERNEL_MEMORY",
-                    "NBGRADER_EXECUTION"}
+                    "NBGRADER_EXECUTION", "WEIGHT_INIT_DATA"}
 PASSED_PREFIXES = ("LC_", "JPY_")  # the locale; jupyter_client's per-kernel variables
 ETC = ["/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"]  # and a passwd and group of its own
 HOW_TO_FIX = ("Install bubblewrap (Debian and Ubuntu: `apt-get install bubblewrap`) on a system that allows "
@@ -62,6 +63,12 @@ def kernel_environment(env, python):
     kept = {k: v for k, v in env.items() if k in PASSED_VARIABLES or k.startswith(PASSED_PREFIXES)}
     return {**kept, "PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": HOME, "USER": "student",
             "TMPDIR": "/tmp"}
+
+
+def shipped_data():
+    """The folder of the assignment's shipped data that kernels read (nbgrader_config.py names it), if any."""
+    folder = os.environ.get("WEIGHT_INIT_DATA", "")
+    return [os.path.realpath(folder)] if os.path.isdir(folder) else []
 
 
 def _namespaces():
@@ -123,7 +130,7 @@ class Sandbox:
         args += ["--perms", "0777", "--size", str(DISK), "--tmpfs", "/tmp",
                  "--perms", "0755", "--dir", "/home", "--perms", "0777", "--size", str(DISK), "--tmpfs", HOME]
         args += self._parents(self.kernels) + ["--perms", "0777", "--size", str(SOCKETS_DISK), "--tmpfs", str(self.kernels)]
-        for path in sorted(set(_python_folders(self.python) + [str(ENGINE), str(self.inbox)])):
+        for path in sorted(set(_python_folders(self.python) + [str(ENGINE), str(self.inbox)] + shipped_data())):
             if not path.startswith("/usr/"):
                 args += self._parents(path) + ["--ro-bind", path, path]
         if self.uid is not None:  # the zygote's only privilege: to run kernels as their own user
@@ -139,7 +146,7 @@ class Sandbox:
     def zygote_config(self):
         """What the zygote needs to know of the sandbox to reset it and start kernels (grading_engine/kernel_zygote.py)."""
         return {"uid": self.uid, "home": HOME, "inbox": str(self.inbox), "sockets": str(self.kernels),
-                "empty": ["/tmp", HOME, str(self.kernels)], "keep": [str(self.inbox), str(self.kernels)],
+                "empty": ["/tmp", HOME, str(self.kernels)], "keep": [str(self.inbox), str(self.kernels), *shipped_data()],
                 "processes": PROCESSES, "cpu_seconds": CPU_SECONDS}
 
     def started(self, info_file):

@@ -19,6 +19,7 @@ from attacks import ATTACKS, SECRETS, attempt_lines, grade_in_hostile_world
 from kit_checks import assert_expected_scores, outputs_text, secret_lines
 from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
+from grading_engine.cluster import pack
 from tools.grading import cell_scores, make_course, read_manifest, submit
 
 BANK = read_manifest(ROOT / "tests" / "bank", "expected_scores.csv")
@@ -142,6 +143,29 @@ def test_grading_budget_trains_quietly(graded_bank):
         assert "budget:" in printed, f"{notebook} printed nothing: the check below would prove nothing"
         for progress in ["Epoch ", "Training with", "layers, from"]:
             assert progress not in printed, f"{notebook} printed training progress ({progress!r}) under nbgrader"
+
+
+def folder_bytes(folder):
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_results_hold_only_what_was_handed_in_and_what_grading_wrote(bank_run, feedback):
+    """Is every bank student's autograded and feedback folder free of the shipped data, the autograded
+    one under 1 MiB and the feedback under 1.5 MiB (each of its four pages inlines nbgrader's 120 kB
+    stylesheet), the cluster's result of a complete submission under 0.5 MiB, and a student's own 11 MiB
+    `data/mnist.npz` left in submitted/ only?"""
+    sizes = {}
+    for kind in ["autograded", "feedback"]:
+        for folder in sorted((bank_run.root / kind).glob(f"*/{ASSIGNMENT}")):
+            assert not (folder / "data").exists(), f"{folder} holds a copy of the shipped data"
+            sizes[f"{kind}/{folder.parent.name}"] = folder_bytes(folder)
+    assert len(sizes) == 2 * len(BANK), f"{len(sizes)} result folders for {len(BANK)} submissions"
+    large = {name: size for name, size in sizes.items() if size >= (2**20 if name.startswith("autograded") else 1.5 * 2**20)}
+    assert not large, f"results too large: {large}"
+    complete = bank_run.root / "autograded" / "complete-run-1" / ASSIGNMENT
+    assert len(pack(complete)) < 2**19, f"a complete submission's cluster result is {len(pack(complete))} bytes"
+    own = bank_run.root / "submitted" / "hands-in-its-own-damaged-mnist-full-marks" / ASSIGNMENT / "data" / "mnist.npz"
+    assert own.stat().st_size == 11 * 2**20, "the student's own copy should stay where they handed it in"
 
 
 @pytest.mark.parametrize("entry", ATTACKS)
