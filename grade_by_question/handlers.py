@@ -95,8 +95,10 @@ class Questions(Base):
 class Question(Base):
     @web.authenticated
     def get(self, notebook, grade_id):
-        """A question: prompt, model answer, rubric, and every answer with its mark, in anonymous order."""
-        coursedir = self.coursedir
+        """A question: prompt, model answer, rubric, and every answer with its mark, in anonymous order;
+        who wrote each answer only with `?names=1` (what the page fetches when the grader asks), so that
+        anonymous grading does not rest on the grader not looking at the page's data."""
+        coursedir, with_names = self.coursedir, self.get_argument("names", "0") == "1"
         q = self.written_question(notebook, grade_id)
         with Gradebook(coursedir.db_url) as gb:
             rows = []
@@ -123,7 +125,8 @@ class Question(Base):
                 abs(score(q.rubric, mark["items"], mark["adjustment"], q.points) - row["manual_score"]) > 1e-9
                 or feedback_comment(q.rubric, mark["items"], mark["comment"]) != row["manual_comment"])
             result.append({
-                "grade_id": row["grade_id"], "number": number, "student": row["student"], "name": row["name"],
+                "grade_id": row["grade_id"], "number": number,
+                **({"student": row["student"], "name": row["name"]} if with_names else {}),
                 "html": answers.render(answers.answer_text(row["path"], grade_id)),
                 "score": row["manual_score"], "items": mark["items"] if mark else [],
                 "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",

@@ -6,8 +6,7 @@ import csv
 
 from course import ASSIGNMENT, ROOT
 from course.questions import written_questions
-
-CLASS = ROOT / "samples" / "class"
+from tools.grading import CLASS
 QUESTIONS = {(nb.stem, q.grade_id): q for nb in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb"))
              for q in written_questions(nb)}
 PLACEHOLDER = "YOUR ANSWER HERE"  # what the release's written answer cells hold

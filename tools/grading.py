@@ -20,6 +20,7 @@ from course.nbgrader_cli import nbgrader
 from course.questions import model_answer
 
 SAMPLES = ROOT / "samples"
+CLASS = SAMPLES / "class"  # 32 students' written answers (samples/class/README.md)
 
 
 @dataclass
@@ -44,6 +45,14 @@ def read_manifest(folder=SAMPLES, table="manifest.csv"):
     with open(folder / table, newline="") as f:
         return [Sample(row["submission"], row["starts_from"], set(row["fails"].split()), folder / row["submission"],
                        set((row.get("notebooks") or "*").split())) for row in csv.DictReader(f)]
+
+
+def read_class(folder=CLASS, notebooks=("*",), starts_from="solutions"):
+    """The sample class: one `Sample` per student folder, the model solution's code (or the release's,
+    `starts_from="release"`) with that student's written answers (`notebooks`: the notebooks each hands
+    in, by name, or all)."""
+    return [Sample(path.name, starts_from, answers=path, notebooks=set(notebooks))
+            for path in sorted(folder.iterdir()) if path.is_dir()]
 
 
 def build_submission(sample, source_dir, release_dir, dest_dir):

@@ -47,7 +47,7 @@ async function showQuestions() {
 function storageKey() { return `grade-by-question:${state.question.notebook}/${state.question.grade_id}`; }
 
 async function openQuestion(key) {
-  const { data } = await call("GET", `/questions/${key}`);
+  const { data } = await call("GET", `/questions/${key}` + (state.names ? "?names=1" : ""));
   state.question = data;
   $("questions").hidden = true;
   $("grading").hidden = false;
@@ -144,6 +144,17 @@ async function apply(items) {
   await move(1);
 }
 
+async function toggleNames() {
+  // the server sends who wrote each answer only when asked
+  state.names = !state.names;
+  if (state.names && current() && current().student === undefined) {
+    const { data } = await call("GET", `/questions/${state.question.notebook}/${state.question.grade_id}?names=1`);
+    const byId = new Map(data.answers.map((a) => [a.grade_id, a]));
+    for (const answer of state.question.answers) Object.assign(answer, { student: byId.get(answer.grade_id).student, name: byId.get(answer.grade_id).name });
+  }
+  show();
+}
+
 async function rescore() {
   const q = state.question, stale = q.answers.filter((a) => a.stale).length;
   if (!stale) { say("Every answer's score follows the rubric as it is."); return; }
@@ -172,7 +183,7 @@ document.addEventListener("keydown", async (event) => {
     c: () => $("comment").focus(),
     "+": () => { current().adjustment += 0.5; state.dirty = true; show(); },
     "-": () => { current().adjustment -= 0.5; state.dirty = true; show(); },
-    n: () => { state.names = !state.names; show(); },
+    n: () => toggleNames(),
     r: () => rescore(),
     q: () => { location.hash = ""; },
     "?": () => $("help").showModal(),
