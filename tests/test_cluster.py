@@ -1,5 +1,5 @@
 """Grading on a Dask cluster (grading_engine/cluster.py), on 127.0.0.1: a scheduler and two
-`dask worker` processes started here grade the samples as samples/manifest.csv says, into a PostgreSQL
+`dask worker` processes started here grade two samples as samples/manifest.csv says, into a PostgreSQL
 gradebook (a local server the test starts itself), also when one worker is killed in the middle of a
 submission, and leave the gradebook as one sequential `nbgrader autograde` does; a run started again
 grades only what is missing."""
@@ -22,7 +22,9 @@ from course import ROOT
 from course.nbgrader_cli import user_environment
 from tools.grading import Sample, cell_scores, make_course, read_manifest, submit
 
-SAMPLES = read_manifest()
+# The blank and the partly wrong samples: the complete one (the longest to grade) is graded three times
+# on two workers by the bank
+SAMPLES = [sample for sample in read_manifest() if sample.name != "complete"]
 DASK = Path(sys.executable).parent / "dask"
 
 
