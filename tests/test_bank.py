@@ -49,9 +49,10 @@ def test_bank_submission_gets_exactly_its_expected_scores(bank_scores, entry):
 
 
 def test_same_submission_grades_identically(bank_scores):
-    """Do three gradings of the same complete submission give identical per-cell scores?"""
-    runs = [{key[1:]: row["score"] for key, row in bank_scores.items() if key[0] == f"complete-run-{n}"} for n in (1, 2, 3)]
-    assert runs[0] and runs[0] == runs[1] == runs[2]
+    """Do two gradings of the same complete submission, side by side on the two workers, give identical
+    per-cell scores?"""
+    runs = [{key[1:]: row["score"] for key, row in bank_scores.items() if key[0] == f"complete-run-{n}"} for n in (1, 2)]
+    assert runs[0] and runs[0] == runs[1]
 
 
 def test_a_dead_kernel_costs_only_its_own_cells(graded_bank):

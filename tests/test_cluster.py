@@ -22,7 +22,7 @@ from course import ROOT
 from course.nbgrader_cli import user_environment
 from tools.grading import Sample, cell_scores, make_course, read_manifest, submit
 
-# The blank and the partly wrong samples: the complete one (the longest to grade) is graded three times
+# The blank and the partly wrong samples: the complete one (the longest to grade) is graded twice
 # on two workers by the bank
 SAMPLES = [sample for sample in read_manifest() if sample.name != "complete"]
 DASK = Path(sys.executable).parent / "dask"
