@@ -80,10 +80,13 @@ def unpack(data, folder):
 _courses = {}  # this worker process's course folders, by the name of the Variable that holds their files
 
 
-def _make_course(files):
-    """A course folder for this worker, from the course's files (tar bytes): its gradebook gets the
-    assignment from `nbgrader generate_assignment`, as the instructor's did."""
-    folder = Path(tempfile.mkdtemp(prefix="weight-init-worker-"))
+def _make_course(files, under=None):
+    """A course folder for this worker in folder `under`, from the course's files (tar bytes): its
+    gradebook gets the assignment from `nbgrader generate_assignment`, as the instructor's did. Under
+    the worker's local directory, which Dask removes when the worker closes (and purges when the next
+    worker starts on the machine, if this one was killed): in /tmp, a grading server would keep 25 MiB
+    of every worker of every run."""
+    folder = Path(tempfile.mkdtemp(prefix="weight-init-worker-", dir=under))
     unpack(files, folder)
     nbgrader("generate_assignment", ASSIGNMENT, "--force", course_root=folder)
     return folder
@@ -312,7 +315,7 @@ def _grade_on_worker(student, submission, course_files, hosts, options):
     from distributed import Variable, get_worker
 
     if course_files not in _courses:
-        _courses[course_files] = _make_course(Variable(course_files).get().result())
+        _courses[course_files] = _make_course(Variable(course_files).get().result(), get_worker().local_directory)
     here = hosts.get(get_worker().address.split("://")[-1].rsplit(":", 1)[0], 1)
     return grade_submission(student, submission, _courses[course_files], thread_env(here), options)
 

@@ -53,6 +53,18 @@ HOW_TO_FIX = ("Install bubblewrap (Debian and Ubuntu: `apt-get install bubblewra
               "pass --RestartingExecute.sandbox=False to nbgrader.")
 
 
+FOLDER_PREFIX = "weight-init-sandbox-"  # then the grading process's pid
+
+
+def remove_abandoned_folders():
+    """Remove the host folders of sandboxes whose grading process is gone without closing them
+    (killed: a Dask worker lost, a grading run stopped with SIGKILL)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing, or cannot create its namespaces on this machine."""
 
@@ -100,7 +112,9 @@ class Sandbox:
 
     def __init__(self, python):
         check()
-        self.folder = Path(tempfile.mkdtemp(prefix="weight-init-sandbox-"))
+        remove_abandoned_folders()
+        # (short: the kernels' socket paths are under it, and a Unix socket's path has 107 bytes at most)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.inbox = self.folder / "inbox"  # the next submission's files, written by the grading process only
         self.inbox.mkdir()
         self.kernels = self.folder / "kernels"  # inside: a tmpfs; outside: a link into the sandbox, once started

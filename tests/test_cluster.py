@@ -116,12 +116,17 @@ def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
     course = make_course(tmp_path / "course")
     for name in ["graded-before", "missing"]:  # (Part 1 only: quick to grade)
         submit(Sample(name, "solutions", notebooks={"part1_understanding"}), course)
-    said = []
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0") as cluster:
+    said, scratch = [], tmp_path / "scratch"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                      local_directory=scratch) as cluster:
         assert sorted(grade_class(["graded-before"], course_root=course, scheduler=cluster.scheduler_address)) == \
             ["graded-before"]
         times = grade_class(course_root=course, scheduler=cluster.scheduler_address, say=said.append)
+        worker_folders = list(scratch.rglob("weight-init-*"))
     assert sorted(times) == ["missing"] and said[0] == "1 of 2 submissions are graded already (--force grades them again)"
+    # the worker's course folder was in its local directory, and went with it
+    assert [p.name.rsplit("-", 1)[0] for p in worker_folders] == ["weight-init-worker"]
+    assert not list(scratch.rglob("weight-init-*"))
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     assert to_grade(course, db_url, say=said.append) == []
     assert to_grade(course, db_url, force=True) == ["graded-before", "missing"]

@@ -72,3 +72,23 @@ def test_a_stopped_zygote_gets_the_sandbox_replaced(tmp_path, monkeypatch):
         assert not old.sandbox.folder.exists()
     finally:
         preloaded.stop_zygote()
+
+
+def test_a_killed_grading_process_leaves_no_sandbox_folder_behind(tmp_path, monkeypatch):
+    """Are the host folders of sandboxes whose grading process died (SIGKILL: no chance to close them)
+    removed when the next sandbox starts, and those of living ones kept?"""
+    import tempfile
+
+    from grading_engine import sandbox
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned, alive = tmp_path / f"weight-init-sandbox-{gone.pid}-x1", tmp_path / f"weight-init-sandbox-{os.getpid()}-x2"
+    for folder in (abandoned, alive):
+        (folder / "inbox").mkdir(parents=True)
+    new = sandbox.Sandbox(sys.executable)
+    try:
+        assert not abandoned.exists() and alive.exists() and new.folder.parent == tmp_path
+    finally:
+        new.close()
