@@ -9,8 +9,12 @@ from course import ROOT
 
 def path_with_this_environment():
     """PATH with this Python environment's bin folder first: nbgrader runs `alembic` from PATH when it
-    creates a gradebook, and must find this environment's."""
-    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    creates a gradebook, and must find this environment's. The same PATH however often it is called:
+    the kernels' environment is part of what their preloaded zygote is kept for, and a PATH that grew
+    with every submission started a new zygote (TensorFlow imported again) for every one."""
+    here = str(Path(sys.executable).parent)
+    rest = [folder for folder in os.environ.get("PATH", "").split(os.pathsep) if folder and folder != here]
+    return os.pathsep.join([here, *rest])
 
 
 def user_environment():

@@ -75,3 +75,32 @@ def test_a_kernel_the_zygote_cannot_start_is_started_the_usual_way(tmp_path, mon
     monkeypatch.setattr(preloaded, "ZYGOTE", tmp_path / "missing_zygote.py")
     assert printed(run("import sys\nprint('keras' in sys.modules)", PreloadedKernelManager, tmp_path)).strip() == "False"
     assert preloaded._zygote is None
+
+
+def test_a_worker_keeps_its_zygote_from_one_submission_to_the_next(tmp_path):
+    """Does a grading process (a cluster worker) fork the next submission's kernel from the zygote it
+    started for the first, out of the sandbox too? (There, a PATH that grew with every submission once
+    changed the kernels' environment, and with it the zygote, every time: TensorFlow imported again
+    for each submission, and the unsandboxed rows of `make bench` slower than the sandbox's. In the
+    sandbox, kernels get a PATH of the sandbox's own.)"""
+    import os
+
+    from grading_engine.cluster import COURSE_FILES, _make_course, grade_submission, pack, thread_env
+    from tools.grading import Sample, make_course, submit
+
+    course = make_course(tmp_path / "course")
+    students = ["first", "second"]
+    for student in students:  # (Part 1 only: quick to grade)
+        submit(Sample(student, "solutions", notebooks={"part1_understanding"}), course)
+    worker = _make_course(pack(course, COURSE_FILES), tmp_path)
+    environment, zygotes = dict(os.environ), []
+    try:
+        for student in students:
+            result = grade_submission(student, pack(course / "submitted" / student / "weight_init"), worker,
+                                      thread_env(1), ["--RestartingExecute.sandbox=False"])
+            assert "error" not in result, result["error"]
+            zygotes.append(preloaded._zygote.process.pid)
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)  # (grade_submission sets the kernels' variables in its process)
+    assert zygotes == zygotes[:1] * len(students), f"a new zygote for a later submission: {zygotes}"
