@@ -26,7 +26,7 @@ demo: $(VENV)/.installed /usr/bin/bwrap
 	$(BIN)/python -m tools.demo
 
 # The kit's own tests: notebooks (nbval), release, grading, and JupyterLab in a browser
-test: $(VENV)/.installed /usr/bin/chromium /usr/bin/bwrap
+test: $(VENV)/.installed /usr/bin/chromium /usr/bin/bwrap /usr/bin/pg_ctlcluster
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's Chromium with Playwright, which downloads no browser of its own here
@@ -37,8 +37,12 @@ test: $(VENV)/.installed /usr/bin/chromium /usr/bin/bwrap
 /usr/bin/bwrap:
 	apt-get update -qq && apt-get install -y -qq bubblewrap
 
+# The gradebook tests and the bench's write rate start PostgreSQL servers of their own (course/postgres.py)
+/usr/bin/pg_ctlcluster:
+	apt-get update -qq && apt-get install -y -qq postgresql
+
 # Speed, side by side in one run: the assignment's code against the kit's, grading time and throughput
-bench: $(VENV)/.installed /usr/bin/bwrap
+bench: $(VENV)/.installed /usr/bin/bwrap /usr/bin/pg_ctlcluster
 	$(BIN)/python -m benchmarks.run
 
 # Regenerate the student version after editing source/

@@ -3,20 +3,28 @@
 1. The assignment's Part 3 code as written (`benchmarks/assignment_original.py`) against the kit's
    Part 3 notebook on the full budget (same data, epochs, batch size, optimizer), as a ratio, with
    both runs' test accuracies.
-2. Autograding one complete submission (all notebooks, kernel starts included): median of 5 in a
-   worker, with kernels forked from a preloaded zygote in the sandbox, out of it, and with kernels
-   started afresh (out of it); and as one
-   `nbgrader autograde` command, alternating: the kit's way, the same with the trusted runner off
+2. Autograding one complete submission (all notebooks, kernel starts included), in three grading
+   processes that take turns, one submission each per round: kernels forked from a preloaded zygote
+   in the sandbox (the kit's way), the same without the sandbox, and kernels started afresh; and as
+   one `nbgrader autograde` command, alternating: the kit's way, the same with the trusted runner off
    (grading_engine/cell_proofs.py), and nbgrader's kernel per notebook.
 3. Class throughput on the same 20 submissions: `grading_engine.cluster` on a LocalCluster of 1 and
    of 2 workers, and the process pool it replaced (`benchmarks/pool_autograde.py`) with 2.
-4. Peak memory of a worker's largest process (its grading kernel).
-5. What a cluster of many machines would do: the scheduler's cost per task and the bytes each
-   submission moves, measured, and the estimate they give.
+4. Peak memory of a worker's largest process.
+5. Results: the disk a graded student takes, the bytes a cluster result carries, how many results
+   the instructor's machine writes per second (autograded folder and gradebook, sqlite and PostgreSQL),
+   the scheduler's cost per task, and what these allow on many machines.
 
-Times are wall-clock seconds; ratios are what to compare across machines.
+    python -m benchmarks.run               # all of it (make bench)
+    python -m benchmarks.run --sections 2 5
+
+Times are wall-clock seconds; ratios are what to compare across machines. The console shows the
+rows only: what the processes measured say (TensorFlow, Dask, Jupyter) goes to bench.log.
 """
+import argparse
+import contextlib
 import os
+import pickle
 import re
 import shutil
 import statistics
@@ -24,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -31,10 +40,17 @@ from nbclient import NotebookClient
 
 from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
-from grading_engine.cluster import grade_class, pack, start_client
+from course.postgres import postgres_server
+from grading_engine.cluster import COURSE_FILES, pack, start_client, store_result
 from tools.grading import Sample, build_submission, make_course, submit
 
 COMPLETE = Sample("complete", "solutions")
+LOG = ROOT / "bench.log"
+# Section 2's ways of grading one submission, each in a grading process of its own
+WAYS = {"kernels forked from a preloaded zygote in the sandbox (the kit's default)": (),
+        "the same without the sandbox (sandbox=False)": ("--RestartingExecute.sandbox=False",),
+        "kernels started afresh, without the sandbox (preload_kernels=False)":
+            ("--RestartingExecute.sandbox=False", "--RestartingExecute.preload_kernels=False")}
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
 KIT_ACCURACY = re.compile(r"^(Zeros|RandomNormal\(0, 0\.05\)|GlorotNormal|HeNormal)\s+[\d.]+\s+([\d.]+)$", re.MULTILINE)
 
@@ -73,99 +89,170 @@ def submit_complete(course, names):
         submit(COMPLETE, course, student=name)
 
 
-def main():
-    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        assignment_s, assignment_acc = run_assignment_code()
-        kit_s, kit_acc = run_kit_part3(tmp)
-        print("1. Part 3 on the full budget (full MNIST, 5 epochs, batch 32, Adam)")
-        print(f"   assignment's code, 4 models:           {assignment_s:6.1f} s")
-        print(f"   kit's notebook, 5 models (+ your He):  {kit_s:6.1f} s")
-        print(f"   speed-up: {assignment_s / kit_s:.2f}x for the whole run, "
-              f"{(assignment_s / 4) / (kit_s / 5):.2f}x per model trained")
-        names = [("Zero", "Zeros"), ("Random", "RandomNormal(0, 0.05)"), ("Xavier", "GlorotNormal"), ("He", "HeNormal")]
-        for ours, kits in names:
-            print(f"   test accuracy {kits:<22} assignment {assignment_acc.get(ours, '?'):>7}   kit {kit_acc.get(kits, '?'):>7}")
+def section_1(tmp):
+    assignment_s, assignment_acc = run_assignment_code()
+    kit_s, kit_acc = run_kit_part3(tmp)
+    print("1. Part 3 on the full budget (full MNIST, 5 epochs, batch 32, Adam)")
+    print(f"   assignment's code, 4 models:           {assignment_s:6.1f} s")
+    print(f"   kit's notebook, 5 models (+ your He):  {kit_s:6.1f} s")
+    print(f"   speed-up: {assignment_s / kit_s:.2f}x for the whole run, "
+          f"{(assignment_s / 4) / (kit_s / 5):.2f}x per model trained")
+    names = [("Zero", "Zeros"), ("Random", "RandomNormal(0, 0.05)"), ("Xavier", "GlorotNormal"), ("He", "HeNormal")]
+    for ours, kits in names:
+        print(f"   test accuracy {kits:<22} assignment {assignment_acc.get(ours, '?'):>7}   kit {kit_acc.get(kits, '?'):>7}")
 
-        course = make_course(tmp / "course")
-        singles = [f"single-{n}" for n in range(5)]
-        submit_complete(course, singles)
-        single_times = grade_in_one_worker(course, singles)
-        unsandboxed_times = grade_in_one_worker(course, singles, "--RestartingExecute.sandbox=False")
-        plain_times = grade_in_one_worker(course, singles, "--RestartingExecute.sandbox=False",
-                                          "--RestartingExecute.preload_kernels=False")
-        print("\n2. Autograding one complete submission (all four notebooks, grading budget)")
-        for way, times in [("kernels forked from a preloaded zygote in the sandbox (the kit's default)", single_times),
-                           ("the same without the sandbox (sandbox=False)", unsandboxed_times),
-                           ("kernels started afresh, without the sandbox (preload_kernels=False)", plain_times)]:
-            print(f"   in a worker, {way}, median of 5: {median_and_all(times)}")
-        sandbox_cost = statistics.median(single_times) / statistics.median(unsandboxed_times) - 1
-        print(f"   the sandbox: {sandbox_cost:+.1%} time per submission (the first submission of a worker also "
-              "starts the zygote, and in the sandbox the sandbox)")
-        print(f"   preloaded kernels: {statistics.median(plain_times) / statistics.median(unsandboxed_times):.2f}x "
-              "faster than kernels started afresh")
-        # One `nbgrader autograde` command, nbgrader's start-up included, alternating: the kit's way (one
-        # kernel per submission, tests run by the trusted runner), the same with the runner off, and
-        # nbgrader's kernel per notebook
-        ways = {"the kit's way": [],
-                "the same, trusted runner off": ["--RestartingExecute.trusted_runner=False"],
-                "a kernel per notebook": ["--RestartingExecute.one_kernel_per_submission=False"]}
-        commands = {way: [] for way in ways}
-        for _ in range(4):
-            for way, options in ways.items():
-                started = time.perf_counter()
-                nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course)
-                commands[way].append(time.perf_counter() - started)
-        for way, times in commands.items():
-            print(f"   `nbgrader autograde --student`, {way}, median of 4: {median_and_all(times)}")
-        kit, untrusted, per_notebook = (statistics.median(times) for times in commands.values())
-        print(f"   one kernel per submission: {per_notebook / kit:.2f}x faster than a kernel per notebook")
-        print(f"   the trusted runner (proofs for every test, instructor cells restored): {kit / untrusted - 1:+.1%} "
-              "time per submission")
-        print("\n3. Class throughput, the same 20 complete submissions, each way in a process of its own")
-        students = [f"class-{n:02d}" for n in range(20)]
-        submit_complete(course, students)
-        walls, peaks = {}, {}
-        for way, command, workers in [("cluster, 1 worker ", "grading_engine.cluster", 1),
-                                      ("cluster, 2 workers", "grading_engine.cluster", 2),
-                                      ("pool,    2 workers", "benchmarks.pool_autograde", 2)]:
-            walls[way], peaks[way] = grade_in_subprocess(command, course, students, workers)
-            print(f"   {way}: {walls[way]:6.1f} s, {20 / walls[way] * 60:5.1f} submissions per minute")
-        cluster, pool = walls["cluster, 2 workers"], walls["pool,    2 workers"]
-        print(f"   speed-up with 2 workers: {walls['cluster, 1 worker '] / cluster:.2f}x (2.00x would be linear)")
-        print(f"   the cluster against the pool it replaced, 2 workers: {pool / cluster:.2f}x "
-              "(above 1: faster; the cluster's time includes starting it)")
-        print(f"   300 submissions with 2 workers: about {300 * cluster / 20 / 60:.0f} minutes")
 
-        print("\n4. Memory")
-        for way, peak in peaks.items():
-            print(f"   {way}: largest grading process {peak:.0f} MB resident")
-        print("   (each grading kernel's address space is capped by WEIGHT_INIT_KERNEL_MEMORY in nbgrader_config.py)")
+def section_2(course, rounds=6):
+    """Per-submission times of each of `WAYS`, taking turns; the sandbox's cost. Returns the kit's
+    way's median and one of its results (for section 5)."""
+    singles = [f"single-{n}" for n in range(rounds + 1)]
+    submit_complete(course, singles)
+    files = pack(course, COURSE_FILES)
+    times = {way: [] for way in WAYS}
+    with contextlib.ExitStack() as stack:
+        graders = {way: stack.enter_context(ProcessPoolExecutor(1, mp_context=_spawn(), initializer=_quiet_stderr))
+                   for way in WAYS}
+        for n, student in enumerate(singles):  # the first round starts each process's zygote: left out
+            for way, options in WAYS.items():
+                result = graders[way].submit(grade_here, student, pack(course / "submitted" / student / ASSIGNMENT),
+                                             files, options).result()
+                assert "error" not in result, result["error"]
+                if n:
+                    times[way].append(result["seconds"])
+                if n == 1 and not options:
+                    kept = result  # (the kit's way's)
+    print(f"\n2. Autograding one complete submission (all four notebooks, grading budget), {rounds} rounds, "
+          "each way in a grading process of its own, taking turns")
+    for way, way_times in times.items():
+        print(f"   {way}: median {median_and_all(way_times)}")
+    sandboxed, unsandboxed, afresh = times.values()
+    per_round = [a / b - 1 for a, b in zip(sandboxed, unsandboxed)]
+    print(f"   the sandbox: {statistics.median(sandboxed) / statistics.median(unsandboxed) - 1:+.1%} time per "
+          f"submission (medians); {statistics.median(per_round):+.1%} the median of the {rounds} rounds' own ratios")
+    print(f"   preloaded kernels: {statistics.median(afresh) / statistics.median(unsandboxed):.2f}x "
+          "faster than kernels started afresh")
+    # One `nbgrader autograde` command, nbgrader's start-up included, alternating: the kit's way (one
+    # kernel per submission, tests run by the trusted runner), the same with the runner off, and
+    # nbgrader's kernel per notebook
+    ways = {"the kit's way": [],
+            "the same, trusted runner off": ["--RestartingExecute.trusted_runner=False"],
+            "a kernel per notebook": ["--RestartingExecute.one_kernel_per_submission=False"]}
+    commands = {way: [] for way in ways}
+    for _ in range(4):
+        for way, options in ways.items():
+            started = time.perf_counter()
+            nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course)
+            commands[way].append(time.perf_counter() - started)
+    for way, way_times in commands.items():
+        print(f"   `nbgrader autograde --student`, {way}, median of 4: {median_and_all(way_times)}")
+    kit, untrusted, per_notebook = (statistics.median(way_times) for way_times in commands.values())
+    print(f"   one kernel per submission: {per_notebook / kit:.2f}x faster than a kernel per notebook")
+    print(f"   the trusted runner (proofs for every test, instructor cells restored): {kit / untrusted - 1:+.1%} "
+          "time per submission")
+    return statistics.median(sandboxed), kept
 
-        print("\n5. Many machines: what limits a cluster")
-        per_task = scheduler_cost_per_task()
-        sent = len(pack(course / "submitted" / students[0] / ASSIGNMENT)) / 2**20
-        back = len(pack(course / "autograded" / students[0] / ASSIGNMENT)) / 2**20
-        per_submission = statistics.median(single_times)
-        print(f"   the scheduler: {per_task * 1000:.1f} ms per task (1,000 empty tasks, 2 workers)")
-        link = (sent + back) * 2**20 * 8 / 1e9  # seconds at 1 Gbit/s
-        print(f"   data per submission: {sent:.1f} MiB to a worker, {back:.1f} MiB back (the submission carries "
-              f"MNIST); at 1 Gbit/s, {link:.2f} s of the instructor's link")
-        workers_per_link = per_submission / max(link, per_task)
-        print(f"   one submission takes a worker {per_submission:.1f} s: the instructor's link and the scheduler keep "
-              f"up with about {workers_per_link:.0f} workers at once")
+
+_courses = {}  # a section 2 grading process's course folder
+
+
+def grade_here(student, submission, course_files, options):
+    """In a section 2 grading process: grade one submission, as a cluster worker would."""
+    from grading_engine.cluster import _make_course, grade_submission, thread_env
+
+    if not _courses:
+        _courses["course"] = _make_course(course_files)
+    return grade_submission(student, submission, _courses["course"], thread_env(1), options)
+
+
+def _spawn():
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")  # (a fork of this process would share its threads' locks)
+
+
+def _quiet_stderr():
+    """In a process of the bench's: its own messages, and its zygote's and kernels', to the log."""
+    log = os.open(LOG, os.O_WRONLY | os.O_APPEND)
+    os.dup2(log, 2)
+
+
+def section_3(course):
+    print("\n3. Class throughput, the same 20 complete submissions, each way in a process of its own")
+    students = [f"class-{n:02d}" for n in range(20)]
+    submit_complete(course, students)
+    walls, peaks = {}, {}
+    for way, command, workers in [("cluster, 1 worker ", "grading_engine.cluster", 1),
+                                  ("cluster, 2 workers", "grading_engine.cluster", 2),
+                                  ("pool,    2 workers", "benchmarks.pool_autograde", 2)]:
+        walls[way], peaks[way] = grade_in_subprocess(command, course, students, workers)
+        print(f"   {way}: {walls[way]:6.1f} s, {20 / walls[way] * 60:5.1f} submissions per minute")
+    cluster, pool = walls["cluster, 2 workers"], walls["pool,    2 workers"]
+    print(f"   speed-up with 2 workers: {walls['cluster, 1 worker '] / cluster:.2f}x (2.00x would be linear)")
+    print(f"   the cluster against the pool it replaced, 2 workers: {pool / cluster:.2f}x "
+          "(above 1: faster; the cluster's time includes starting it)")
+    print(f"   300 submissions with 2 workers: about {300 * cluster / 20 / 60:.0f} minutes")
+    print("\n4. Memory")
+    for way, peak in peaks.items():
+        print(f"   {way}: largest grading process {peak:.0f} MB resident")
+    print("   (each grading kernel's address space is capped by WEIGHT_INIT_KERNEL_MEMORY in nbgrader_config.py)")
+    return students
+
+
+def section_5(tmp, course, per_submission, result, graded):
+    print("\n5. Results, and many machines")
+    if graded:
+        nbgrader("generate_feedback", ASSIGNMENT, f"--student={graded[0]}", "--force", course_root=course)
+        gradebook = disk_bytes(course / "gradebook.db") / len(list((course / "autograded").iterdir()))
+        print(f"   disk per graded student (a complete submission): autograded {disk_bytes(course / 'autograded' / graded[0]) / 2**20:.2f} MiB, "
+              f"feedback {disk_bytes(course / 'feedback' / graded[0]) / 2**20:.2f} MiB, "
+              f"gradebook {gradebook / 2**10:.0f} KiB, submitted {disk_bytes(course / 'submitted' / graded[0]) / 2**20:.2f} MiB")
+    sent = len(pack(course / "submitted" / "single-0" / ASSIGNMENT,
+                    [n for n in os.listdir(course / "submitted" / "single-0" / ASSIGNMENT) if n != "data"]))
+    back = len(pickle.dumps(result))
+    print(f"   bytes per cluster result: {back / 2**20:.2f} MiB back ({len(result['autograded']) / 2**20:.2f} MiB of "
+          f"autograded files), {sent / 2**20:.2f} MiB sent out")
+    rates = {}
+    with postgres_server() as postgres:
+        for kind, db_url in [("sqlite", None), ("PostgreSQL", postgres)]:
+            rates[kind] = results_written_per_second(tmp / f"writes-{kind}", db_url, result)
+            print(f"   results written per second on this machine, autograded folder and gradebook, {kind}: "
+                  f"{rates[kind]:.1f} ({1000 / rates[kind]:.0f} ms each)")
+    per_task = scheduler_cost_per_task()
+    print(f"   the scheduler: {per_task * 1000:.1f} ms per task (1,000 empty tasks, 2 workers)")
+    link = (sent + back) * 8 / 1e9  # seconds at 1 Gbit/s
+    print(f"   at 1 Gbit/s, a submission takes {link * 1000:.0f} ms of the instructor's link")
+    # The instructor's machine writes one result at a time; each of its limits, as workers kept busy
+    limits = {"writing results (sqlite)": per_submission * rates["sqlite"],
+              "writing results (PostgreSQL)": per_submission * rates["PostgreSQL"],
+              "the scheduler": per_submission / per_task, "a 1 Gbit/s link": per_submission / link}
+    print(f"   one submission takes a worker {per_submission:.1f} s; one instructor's machine keeps busy at most:")
+    for limit, workers in limits.items():
+        print(f"     {workers:8.0f} workers, by {limit}")
+    for db in ("sqlite", "PostgreSQL"):
+        most = min(v for k, v in limits.items() if "writing" not in k or db in k)
         for machines, cores in [(10, 16), (50, 16)]:
-            workers = min(machines * cores, workers_per_link)
+            workers = min(machines * cores, most)
             hours = 10_000 * per_submission / workers / 3600
-            print(f"   10,000 submissions on {machines} machines of {cores} cores: about {hours:.1f} hours "
+            print(f"   10,000 submissions on {machines} machines of {cores} cores, {db}: about {hours * 60:.0f} minutes "
                   f"({workers:.0f} workers busy)")
 
 
-def grade_in_one_worker(course, students, *options):
-    """Per-submission times of `students` graded one after another by one worker (LocalCluster)."""
-    return sorted(grade_class(students, course, workers=1, force=True, options=options, dashboard="127.0.0.1:0",
-                              say=lambda line: None).values())
+def disk_bytes(path):
+    """The disk a file or folder takes (its blocks, as du counts them)."""
+    path = Path(path)
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if not p.is_symlink()]
+    return sum(p.lstat().st_blocks * 512 for p in files)
+
+
+def results_written_per_second(folder, db_url, result, count=40):
+    """Store `result` for `count` students into a new course, one after another, as the cluster's
+    client does: results per second."""
+    course = make_course(folder, db_url=db_url)
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    started = time.perf_counter()
+    for n in range(count):
+        store_result(course, db_url, {**result, "student": f"writes-{n:03d}"})
+    return count / (time.perf_counter() - started)
 
 
 def grade_in_subprocess(command, course, students, workers):
@@ -173,7 +260,7 @@ def grade_in_subprocess(command, course, students, workers):
     wall time it reports and that peak."""
     result = subprocess.run([sys.executable, "-m", command, "--course", str(course), "--workers", str(workers),
                              "--students", *students, *(["--force"] if command.endswith("cluster") else [])],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True, check=True)
     seconds, peak = re.search(r"([\d.]+) s, .* peak process memory (\d+) MB", result.stdout).groups()
     return float(seconds), float(peak)
 
@@ -185,6 +272,35 @@ def scheduler_cost_per_task(tasks=1000):
         started = time.perf_counter()
         client.gather(client.map(abs, range(tasks)))
         return (time.perf_counter() - started) / tasks
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5], help="which sections (4 comes with 3)")
+    sections = set(parser.parse_args(argv).sections)
+    sys.stdout.reconfigure(line_buffering=True)
+    # Everything but the rows (TensorFlow's C++ lines, Dask's log, Jupyter's warnings) to the log:
+    # this process's descriptor 2, which every process it starts inherits
+    LOG.write_text("")
+    os.dup2(os.open(LOG, os.O_WRONLY | os.O_APPEND), 2)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; the processes' own messages: {LOG}\n",
+          flush=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            if 1 in sections:
+                section_1(tmp)
+            course = make_course(tmp / "course")
+            if {2, 5} & sections:
+                per_submission, result = section_2(course)
+            graded = section_3(course) if 3 in sections else []
+            if 5 in sections:
+                section_5(tmp, course, per_submission, result, graded)
+    except BaseException:
+        sys.stdout.flush()
+        os.write(1, f"\nThe bench stopped; the end of {LOG}:\n".encode() + LOG.read_bytes()[-6000:])
+        raise
 
 
 if __name__ == "__main__":

@@ -183,6 +183,13 @@ def write_record(db_url, student, record):
         gb.db.commit()
 
 
+def store_result(course, db_url, result):
+    """Write a worker's result for its student into the course: the autograded folder, then the
+    gradebook's record (what a run started again checks for, so written last)."""
+    unpack(result["autograded"], course / "autograded" / result["student"] / ASSIGNMENT)
+    write_record(db_url, result["student"], result["record"])
+
+
 def recorded_students(db_url):
     """The students with a submission in the gradebook, in one query (a gradebook opened per student
     would cost a class of thousands minutes at start-up)."""
@@ -294,8 +301,7 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                 if "error" in result:
                     failures[student] = result["error"]
                 else:
-                    unpack(result["autograded"], course / "autograded" / student / ASSIGNMENT)
-                    write_record(db_url, student, result["record"])
+                    store_result(course, db_url, result)
                     times[student] = result["seconds"]
             submit_more()
             left = (time.perf_counter() - started) / done * (len(todo) - done)

@@ -16,9 +16,9 @@ import pytest
 from distributed import Client
 
 from kit_checks import assert_expected_scores
-from postgres import postgres_server
 from grading_engine.cluster import grade_class, read_record, to_grade
 from course import ROOT
+from course.postgres import postgres_server
 from course.nbgrader_cli import user_environment
 from tools.grading import Sample, cell_scores, make_course, read_manifest, submit
 

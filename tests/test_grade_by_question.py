@@ -15,9 +15,9 @@ import nbformat
 import pytest
 
 from browser import browser, jupyter_lab  # noqa: F401  (`browser` is a fixture)
-from postgres import postgres_server
 from course import ASSIGNMENT
 from course.nbgrader_cli import nbgrader
+from course.postgres import postgres_server
 from course.questions import RubricItem, written_questions
 from grade_by_question.marks import Conflict, Marks, feedback_comment, score, write_to_gradebook
 from grading_engine.cluster import grade_class

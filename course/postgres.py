@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the gradebook tests (tests/test_cluster.py)."""
+"""A throwaway PostgreSQL server, for the gradebook tests and `make bench`'s write rate."""
 import contextlib
 import os
 import shutil
@@ -6,8 +6,6 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-
-import pytest
 
 
 def postgres_binary(name):
@@ -20,7 +18,7 @@ def postgres_binary(name):
 def postgres_server():
     """A throwaway PostgreSQL server on a Unix socket; yields its gradebook URL."""
     if not postgres_binary("initdb"):
-        pytest.fail("PostgreSQL is not installed (Debian: apt-get install postgresql); .ci/run installs it")
+        raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql); make test and make bench install it")
     # outside pytest's private temp folder, which the server's user could not enter
     folder = Path(tempfile.mkdtemp(prefix="weight-init-pg-"))
     # the server refuses to run as root: run it as the `postgres` user when we are root
