@@ -21,12 +21,20 @@ $(VENV)/.installed: requirements.txt requirements-data.txt Makefile
 	echo '{"ServerApp": {"jpserver_extensions": {"grade_by_question": true}}}' > $(VENV)/etc/jupyter/jupyter_server_config.d/grade_by_question.json
 	touch $@
 
+# The student's environment, from the release's requirements alone (the browser tests run JupyterLab in
+# it): what a student installs, nothing of the instructor's
+STUDENT_VENV := .venv-student
+$(STUDENT_VENV)/.installed: release/weight_init/requirements.txt
+	$(PYTHON) -m venv --clear $(STUDENT_VENV)
+	$(STUDENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r release/weight_init/requirements.txt
+	touch $@
+
 # Regenerate release/, autograde the sample submissions, print the grades
 demo: $(VENV)/.installed /usr/bin/bwrap
 	$(BIN)/python -m tools.demo
 
 # The kit's own tests: notebooks (nbval), release, grading, and JupyterLab in a browser
-test: $(VENV)/.installed /usr/bin/chromium /usr/bin/bwrap /usr/bin/pg_ctlcluster
+test: $(VENV)/.installed $(STUDENT_VENV)/.installed /usr/bin/chromium /usr/bin/bwrap /usr/bin/pg_ctlcluster
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's Chromium with Playwright, which downloads no browser of its own here
@@ -48,6 +56,7 @@ bench: $(VENV)/.installed /usr/bin/bwrap /usr/bin/pg_ctlcluster
 # Regenerate the student version after editing source/
 release: $(VENV)/.installed
 	$(BIN)/python -m tools.notebooks normalize $(NOTEBOOKS)
+	$(BIN)/python -m tools.student_requirements
 	$(BIN)/nbgrader generate_assignment weight_init --force
 	$(BIN)/python -m tools.marking_guide
 

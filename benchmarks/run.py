@@ -14,9 +14,10 @@
 5. Results: the disk a graded student takes, the bytes a cluster result carries, how many results
    the instructor's machine writes per second (autograded folder and gradebook, sqlite and PostgreSQL),
    the scheduler's cost per task, and what these allow on many machines.
+6. Part 4's explorer: how long a change of one of its controls takes to redraw (target: under 1 s).
 
     python -m benchmarks.run               # all of it (make bench)
-    python -m benchmarks.run --sections 2 5
+    python -m benchmarks.run --sections 2 5 6
 
 Times are wall-clock seconds; ratios are what to compare across machines. The console shows the
 rows only: what the processes measured say (TensorFlow, Dask, Jupyter) goes to bench.log.
@@ -237,6 +238,39 @@ def section_5(tmp, course, per_submission, result, graded):
                   f"({workers:.0f} workers busy)")
 
 
+# Section 6: changes a student makes in Part 4's explorer, one after another (control, new value)
+EXPLORER_CHANGES = [("depth", 60), ("depth", 30), ("activation", "tanh"), ("initializer", "GlorotNormal"),
+                    ("activation", "relu"), ("initializer", "RandomNormal"), ("std", 0.125), ("width", 512),
+                    ("width", 128), ("initializer", "your orthogonal_init"), ("initializer", "LSUV (your lsuv_init, 4.7)"),
+                    ("initializer", "HeNormal")]
+
+
+def section_6(tmp):
+    """Part 4's explorer, as a student plays with it: seconds from a control's change to its new figure."""
+    folder = tmp / "explorer"
+    shutil.copytree(ROOT / "release" / ASSIGNMENT, folder)
+    build_submission(COMPLETE, ROOT / "source" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT, folder)
+    nb = nbformat.read(folder / "part4_deep_networks.ipynb", as_version=4)
+    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
+    # up to the functions the explorer uses (LSUV's included), without the training it does not need
+    nb.cells = [cell for cell in nb.cells[:ids.index("lsuv_init") + 1]
+                if cell.metadata.get("nbgrader", {}).get("grade_id") not in ("depth_training", "symmetry_persists")]
+    nb.cells.append(nbformat.v4.new_code_cell(f"""
+import json, time
+seconds = []
+for name, value in {EXPLORER_CHANGES!r}:
+    started = time.perf_counter()
+    controls[name].value = value  # (the widget calls redraw, as a slider or menu does in the browser)
+    seconds.append(time.perf_counter() - started)
+    assert message.value == "" and picture.value, message.value
+print(json.dumps(seconds))"""))
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+                   ).execute(env=full_budget_env())
+    seconds = [float(t) for t in re.findall(r"[\d.]+", nb.cells[-1].outputs[0]["text"])]
+    print(f"\n6. Part 4's explorer: from a change of a control to its new figure, {len(seconds)} changes one after "
+          f"another: median {median_and_all(seconds)}")
+
+
 def disk_bytes(path):
     """The disk a file or folder takes (its blocks, as du counts them)."""
     path = Path(path)
@@ -276,7 +310,7 @@ def scheduler_cost_per_task(tasks=1000):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5], help="which sections (4 comes with 3)")
+    parser.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6], help="which sections (4 comes with 3)")
     sections = set(parser.parse_args(argv).sections)
     sys.stdout.reconfigure(line_buffering=True)
     # Everything but the rows (TensorFlow's C++ lines, Dask's log, Jupyter's warnings) to the log:
@@ -297,6 +331,8 @@ def main(argv=None):
             graded = section_3(course) if 3 in sections else []
             if 5 in sections:
                 section_5(tmp, course, per_submission, result, graded)
+            if 6 in sections:
+                section_6(tmp)
     except BaseException:
         sys.stdout.flush()
         os.write(1, f"\nThe bench stopped; the end of {LOG}:\n".encode() + LOG.read_bytes()[-6000:])

@@ -85,10 +85,11 @@ def _kernel_process(kernel_id):
 
 
 @contextlib.contextmanager
-def jupyter_lab(root_dir, log, env=None):
-    """Start `jupyter lab` serving `root_dir` on a free port, with `env` as its whole environment
-    (this environment's PATH first), its output (and its kernels') in `log`; yield a `Lab`. On the
-    way out, every kernel it runs is shut down and the server stopped."""
+def jupyter_lab(root_dir, log, env=None, environment=None):
+    """Start `jupyter lab` serving `root_dir` on a free port, from the Python environment `environment`
+    (a virtual environment's folder; default: this one), with `env` as its whole environment (that
+    environment's bin folder first in PATH), its output (and its kernels') in `log`; yield a `Lab`.
+    On the way out, every kernel it runs is shut down and the server stopped."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -97,11 +98,17 @@ def jupyter_lab(root_dir, log, env=None):
     settings = Path(tempfile.mkdtemp(prefix="weight-init-lab-settings-"))
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    env = {**(env if env is not None else user_environment()), "PATH": path_with_this_environment(),
-           "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    env = env if env is not None else user_environment()
+    if environment:  # its programs first: the server, and the kernels it starts, run that environment's Python
+        bin_dir = Path(environment) / "bin"
+        env = {**env, "PATH": os.pathsep.join([str(bin_dir), *[p for p in env.get("PATH", "").split(os.pathsep) if p]]),
+               "VIRTUAL_ENV": str(environment)}
+    else:
+        bin_dir, env = Path(sys.executable).parent, {**env, "PATH": path_with_this_environment()}
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
     output = open(log, "w")
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        [str(bin_dir / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--allow-root",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         cwd=root_dir, env=env, stdout=output, stderr=subprocess.STDOUT)

@@ -1,10 +1,13 @@
 """The student's chair, in a real browser: a copy of the release outside the repository (no
 `nbgrader_config.py` above it, none of the instructor's settings in the environment), opened in
-JupyterLab with nbgrader's extension, each notebook run top to bottom on the full budget as a
-student runs it, then checked with the Validate button, as the student would."""
+JupyterLab with nbgrader's extension from an environment made of the release's own
+requirements.txt alone (.venv-student, which `make test` installs), each notebook run top to bottom
+on the full budget as a student runs it, then checked with the Validate button, as the student
+would; and Part 4's explorer, played with."""
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -14,6 +17,7 @@ from course import ASSIGNMENT, ROOT
 from tools.grading import build_submission, read_manifest
 
 RELEASE = ROOT / "release" / ASSIGNMENT
+STUDENT_ENVIRONMENT = ROOT / ".venv-student"  # from release/weight_init/requirements.txt alone (the Makefile)
 NOTEBOOKS = sorted(path.stem for path in RELEASE.glob("*.ipynb"))
 SAMPLES = {sample.name: sample for sample in read_manifest()}
 KERNEL_READY_S = 60  # a kernel starts in a few seconds; one not ready within a minute will not be
@@ -39,6 +43,13 @@ def student_environment(home):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("WEIGHT_INIT_", "NBGRADER_", "JUPYTER", "TF_", "PYTHON", "PYTEST"))}
     return {**env, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
+
+
+def students_jupyter_lab(folder, home):
+    """JupyterLab on `folder`, from the students' environment, in a student's environment variables."""
+    if not (STUDENT_ENVIRONMENT / ".installed").exists():
+        pytest.fail(f"{STUDENT_ENVIRONMENT} is missing: `make test` installs it from release/weight_init/requirements.txt")
+    return jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log", environment=STUDENT_ENVIRONMENT)
 
 
 def open_notebook(browser, lab, path):
@@ -116,7 +127,7 @@ def student_server(tmp_path_factory):
     """JupyterLab on the student's folder of model solutions, in a student's environment."""
     home = tmp_path_factory.mktemp("student-home")
     folder = student_folder(tmp_path_factory.mktemp("student"), SAMPLES["complete"])
-    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as lab:
+    with students_jupyter_lab(folder, home) as lab:
         yield lab
 
 
@@ -133,6 +144,8 @@ def test_a_correct_notebook_runs_without_stderr_and_validates(browser, student_l
     """Run every cell of the model solution in the browser: no stderr output anywhere, and Validate says Success."""
     kernel = open_notebook(browser, student_lab, f"{ASSIGNMENT}/{notebook}.ipynb")
     browser.screenshot(f"{notebook} opened")
+    python = Path(f"/proc/{kernel.pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+    assert python.startswith(f"{STUDENT_ENVIRONMENT}/"), f"{notebook}: the kernel runs {python}, not the students' environment"
     run_all_cells(browser, kernel)
     browser.screenshot(f"{notebook} after run all")
     assert not stderr_outputs(browser), f"{notebook}: cells show stderr output: {stderr_outputs(browser)}"
@@ -142,8 +155,39 @@ def test_a_correct_notebook_runs_without_stderr_and_validates(browser, student_l
         browser.screenshot(f"{notebook} training progress")
         shown = browser.page.text_content(".jp-Notebook")
         assert all(line in shown for line in PROGRESS[notebook]), f"{notebook}: no progress lines {PROGRESS[notebook]}"
+    if notebook == "part4_deep_networks":
+        play_with_the_explorer(browser)
     result = validate(browser)
     assert "Success! Your notebook passes all the tests." in result, f"{notebook}: Validate said {result[:1500]}"
+
+
+def play_with_the_explorer(browser):
+    """In Part 4's explorer, move the depth slider and pick tanh, as a student would (the slider's
+    readout takes a typed value): is the figure drawn anew each time, with no message instead?"""
+    page = browser.page
+    explorer = page.locator(".widget-vbox").filter(has=page.locator(".explorer-figure")).first
+    explorer.scroll_into_view_if_needed()
+    picture, message = explorer.locator(".explorer-figure"), explorer.locator(".explorer-message")
+    first = picture.get_attribute("src")
+    assert first, "the explorer shows no figure"
+    browser.screenshot("explorer at depth 30")
+    for change, act in [("depth 8", lambda: _type_into(explorer.locator(".widget-readout").first, "8")),
+                        ("tanh", lambda: explorer.locator(".widget-dropdown select").first.select_option("tanh"))]:
+        before = picture.get_attribute("src")
+        act()
+        page.wait_for_function("([element, before]) => element.getAttribute('src') !== before",
+                               arg=[picture.element_handle(), before], timeout=30_000)
+        browser.screenshot(f"explorer after {change}")
+        assert not message.text_content().strip(), f"after {change} the explorer says {message.text_content()!r}"
+    depth = explorer.locator(".widget-readout").first.text_content().strip()
+    assert depth == "8", f"the depth slider reads {depth!r} after typing 8"
+
+
+def _type_into(readout, value):
+    readout.click()
+    readout.press("Control+a")
+    readout.type(value)
+    readout.press("Enter")
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +197,7 @@ def struggling_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("struggling")
     student_folder(folder / "blank", SAMPLES["blank"])
     student_folder(folder / "partly-wrong", SAMPLES["partly-wrong"])
-    with jupyter_lab(folder, env=student_environment(home), log=home / "jupyter.log") as lab:
+    with students_jupyter_lab(folder, home) as lab:
         yield lab
 
 
