@@ -7,8 +7,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for the kit's 
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, OverwriteCells  # noqa: E402
 
+import nbgrader  # noqa: E402
+
 import grading_engine  # noqa: E402
-from course import ASSIGNMENT, SHIPPED_DATA  # noqa: E402
+from course import ASSIGNMENT, SHIPPED_DATA, markdown  # noqa: E402
 from grading_engine.intake import grade_without_shipped_data, guard_submissions  # noqa: E402
 from grading_engine.nbgrader_plugins import (ForgetDuplicateIds, HideHiddenTests, RestartingExecute,  # noqa: E402
                                              RestoreInstructorCells, ShowMarkingNotes)
@@ -75,3 +77,13 @@ c.Autograde.autograde_preprocessors = [RestartingExecute if p is Execute else p
 # Feedback shows students neither the hidden tests nor the tracebacks that would quote them
 c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["preprocessors"].default()
                                     for q in ([p, HideHiddenTests] if p is GetGrades else [p])]
+
+# Feedback pages that stand on their own offline (feedback_page/): Markdown's math as MathML, drawn by the
+# browser, where nbgrader's page loads MathJax from a CDN; and 4 kB of style, not all of Bootstrap. The
+# page extends nbgrader's "feedback" template from a folder searched before nbgrader's own, so that the
+# Formgrader's "generate feedback" button, which asks for that template by name, gets it too
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "feedback_page"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+c.HTMLExporter.template_file = "feedback_page.html.j2"
+c.HTMLExporter.filters = {"markdown2html": markdown.render}

@@ -6,38 +6,7 @@ import hashlib
 import json
 import os
 
-import nh3
-from latex2mathml.converter import convert
-from markdown_it import MarkdownIt
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-
 from course.questions import written_questions
-
-MATHML = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mtext",
-          "mspace", "mstyle", "mtable", "mtr", "mtd", "munder", "mover", "munderover", "mpadded", "mphantom",
-          "menclose", "semantics", "annotation"}
-ALLOWED_TAGS = nh3.ALLOWED_TAGS | MATHML | {"span"}
-ALLOWED_ATTRIBUTES = {**{tag: {"display", "mathvariant", "stretchy", "width", "fence", "separator", "lspace",
-                               "rspace", "columnalign", "accent", "movablelimits", "xmlns"} for tag in MATHML},
-                      "span": {"class"}}
-
-
-def _math(latex, options):
-    try:
-        return convert(latex, display="block" if options.get("display_mode") else "inline")
-    except Exception:  # a student's broken LaTeX: shown as typed
-        return f"<code>{nh3.clean_text(latex)}</code>"
-
-
-# Raw HTML in an answer is shown as text; `$...$` and `$$...$$` become MathML
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin, renderer=_math).enable("table")
-
-
-@functools.lru_cache(maxsize=8192)
-def render(markdown):
-    """Safe HTML for a student's (or the instructor's) Markdown."""
-    return nh3.clean(_MARKDOWN.render(markdown or ""), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     link_rel="noopener noreferrer")
 
 
 @functools.lru_cache(maxsize=64)

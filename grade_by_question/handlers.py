@@ -9,6 +9,7 @@ from jupyter_server.utils import url_path_join
 from nbgrader.api import Gradebook, MissingEntry
 from tornado import web
 
+from course.markdown import render
 from grade_by_question import answers
 from grade_by_question.marks import Conflict, Marks, feedback_comment, score, write_to_gradebook
 
@@ -127,15 +128,15 @@ class Question(Base):
             result.append({
                 "grade_id": row["grade_id"], "number": number,
                 **({"student": row["student"], "name": row["name"]} if with_names else {}),
-                "html": answers.render(answers.answer_text(row["path"], grade_id)),
+                "html": render(answers.answer_text(row["path"], grade_id)),
                 "score": row["manual_score"], "items": mark["items"] if mark else [],
                 "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
                 "version": mark["version"] if mark else 0, "stale": stale})
         self.write_json({
             "notebook": notebook, "grade_id": grade_id, "points": q.points,
-            "prompt": answers.render(q.question), "model_answer": answers.render(q.answer),
-            "notes": answers.render(q.notes) if q.notes else "",
-            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": answers.render(i.comment)} for i in q.rubric],
+            "prompt": render(q.question), "model_answer": render(q.answer),
+            "notes": render(q.notes) if q.notes else "",
+            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment)} for i in q.rubric],
             "answers": result})
 
 

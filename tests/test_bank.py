@@ -96,6 +96,22 @@ def test_feedback_never_shows_a_hidden_test(feedback):
     assert not leaks, f"feedback shows hidden test lines: {leaks}"
 
 
+def test_feedback_pages_load_nothing_and_show_math_as_mathml(graded_bank, feedback):
+    """Does every feedback page stand on its own offline (feedback_page/): no script, stylesheet or
+    font to fetch, not nbgrader's MathJax from a CDN, and the formulas of the Markdown, the students'
+    answers among them, as MathML that the browser draws itself, whichever delimiters they use?"""
+    pages = {path: path.read_text(encoding="utf-8") for path in (graded_bank / "feedback").glob(f"*/{ASSIGNMENT}/*.html")}
+    assert len(pages) == len(feedback)
+    for path, page in pages.items():
+        fetched = re.findall(r"<(?:script|link|iframe)\b[^>]*>|@import|url\(\s*['\"]?https?:", page, re.IGNORECASE)
+        assert not fetched, f"{path} would fetch {fetched[:3]}"
+    complete = pages[graded_bank / "feedback" / "complete-run-1" / ASSIGNMENT / "part2_techniques.html"]
+    assert complete.count("<math") > 10, "the complete submission's Part 2 feedback shows no formula as MathML"
+    # the model answers write \\( \\frac{...} \\) and $...$; neither is left as LaTeX for a script to typeset
+    text = feedback[("complete-run-1", "part2_techniques")]
+    assert "\\frac" not in text and "$" not in text, "a formula of Part 2's feedback is still LaTeX"
+
+
 @pytest.mark.parametrize("student, notebook, message", [
     ("xavier-variance-uses-sum-fails-xavier", "part2_techniques", "xavier_variance(100, 100) should be 0.01"),
     ("numpy-monkeypatched-fails-later-tests", "part2_techniques", "the tests cannot trust them"),
@@ -151,9 +167,8 @@ def folder_bytes(folder):
 
 
 def test_results_hold_only_what_was_handed_in_and_what_grading_wrote(bank_run, feedback):
-    """Is every bank student's autograded and feedback folder free of the shipped data, the autograded
-    one under 1 MiB and the feedback under 1.5 MiB (each of its four pages inlines nbgrader's 120 kB
-    stylesheet), the cluster's result of a complete submission under 0.5 MiB, and a student's own 11 MiB
+    """Is every bank student's autograded and feedback folder free of the shipped data and under 1 MiB,
+    the cluster's result of a complete submission under 0.5 MiB, and a student's own 11 MiB
     `data/mnist.npz` left in submitted/ only?"""
     sizes = {}
     for kind in ["autograded", "feedback"]:
@@ -161,7 +176,7 @@ def test_results_hold_only_what_was_handed_in_and_what_grading_wrote(bank_run, f
             assert not (folder / "data").exists(), f"{folder} holds a copy of the shipped data"
             sizes[f"{kind}/{folder.parent.name}"] = folder_bytes(folder)
     assert len(sizes) == 2 * len(BANK), f"{len(sizes)} result folders for {len(BANK)} submissions"
-    large = {name: size for name, size in sizes.items() if size >= (2**20 if name.startswith("autograded") else 1.5 * 2**20)}
+    large = {name: size for name, size in sizes.items() if size >= 2**20}
     assert not large, f"results too large: {large}"
     complete = bank_run.root / "autograded" / "complete-run-1" / ASSIGNMENT
     assert len(pack(complete)) < 2**19, f"a complete submission's cluster result is {len(pack(complete))} bytes"
