@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, SHIPPED_DATA
 from course.nbgrader_cli import nbgrader
 from course.postgres import postgres_server
 from grading_engine.cluster import COURSE_FILES, pack, start_client, store_result
@@ -207,8 +207,8 @@ def section_5(tmp, course, per_submission, result, graded):
         print(f"   disk per graded student (a complete submission): autograded {disk_bytes(course / 'autograded' / graded[0]) / 2**20:.2f} MiB, "
               f"feedback {disk_bytes(course / 'feedback' / graded[0]) / 2**20:.2f} MiB, "
               f"gradebook {gradebook / 2**10:.0f} KiB, submitted {disk_bytes(course / 'submitted' / graded[0]) / 2**20:.2f} MiB")
-    sent = len(pack(course / "submitted" / "single-0" / ASSIGNMENT,
-                    [n for n in os.listdir(course / "submitted" / "single-0" / ASSIGNMENT) if n != "data"]))
+    handed_in = course / "submitted" / "single-0" / ASSIGNMENT
+    sent = len(pack(handed_in, [name for name in os.listdir(handed_in) if name != SHIPPED_DATA]))  # (as the client sends it)
     back = len(pickle.dumps(result))
     print(f"   bytes per cluster result: {back / 2**20:.2f} MiB back ({len(result['autograded']) / 2**20:.2f} MiB of "
           f"autograded files), {sent / 2**20:.2f} MiB sent out")
