@@ -164,7 +164,8 @@ def read_record(db_url, student):
 def write_record(db_url, student, record):
     """Write a worker's record of `student`'s submission into the course's gradebook, as autograde would
     have (manual scores already given stay)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, SubmittedNotebook
+    from sqlalchemy.orm import joinedload, selectinload
 
     quiet_nbgrader_api()
     with Gradebook(db_url) as gb:
@@ -173,7 +174,14 @@ def write_record(db_url, student, record):
         except MissingEntry:
             gb.add_student(student)
         submission = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=record["timestamp"])
-        for notebook in submission.notebooks:
+        # The notebooks, their grades and comments and the cells that name them, in four queries: loaded
+        # one by one, as the ORM would, they took about 80 queries a submission, which bounded how many
+        # workers one instructor's machine could keep up with
+        notebooks = (gb.db.query(SubmittedNotebook).filter(SubmittedNotebook.assignment_id == submission.id)
+                     .options(joinedload(SubmittedNotebook.notebook),
+                              selectinload(SubmittedNotebook.grades).joinedload(Grade.cell),
+                              selectinload(SubmittedNotebook.comments).joinedload(Comment.cell)).all())
+        for notebook in notebooks:
             saved = record["notebooks"][notebook.name]
             notebook.late_submission_penalty, notebook.flagged = saved["late_submission_penalty"], saved["flagged"]
             for grade in notebook.grades:
