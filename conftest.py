@@ -33,5 +33,6 @@ def graded_samples(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("graded-samples"))
     for sample in read_manifest():
         submit(sample, course)
-    nbgrader("autograde", ASSIGNMENT, "--force", course_root=course)
+    run = nbgrader("autograde", ASSIGNMENT, "--force", course_root=course)
+    (course / "autograde-console.txt").write_text(run.stdout + run.stderr)  # what the grader saw
     return course

@@ -30,15 +30,12 @@ def serve(reply_fd, sandbox=None):
     `python -m ipykernel_launcher`; or, in a sandbox, {"reset": true, "workdir": ...}, answered "ok" or with what went
     wrong. Ends when stdin closes (the grading process has gone).
     """
-    import importlib
-
     if sandbox:
         _not_traceable()
 
     # ipykernel would set this before any user code; Matplotlib, which Keras imports, reads it at import
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
-    for module in PRELOAD:
-        importlib.import_module(module)
+    _import_quietly(PRELOAD)
     # Kernels share these objects' memory until they write to it; the garbage collector writes to every
     # object it tracks, so keep them out of its sight (what gc.freeze is for)
     gc.freeze()
@@ -57,6 +54,30 @@ def serve(reply_fd, sandbox=None):
                 _become_kernel(request, reply_fd, sandbox)
             replies.write(f"{pid}\n")
             replies.flush()
+
+
+def _import_quietly(modules):
+    """Import `modules` with descriptor 2 on a temporary file: TensorFlow's C++ core writes its start-up
+    lines there ("oneDNN custom operations are on", "Could not find cuda drivers"), which the grader's
+    console (`make demo`, a cluster's workers) would show for every zygote. If an import fails, what it
+    wrote comes with the error. Kernels get the zygote's descriptor 2 as it was."""
+    import importlib
+    import tempfile
+
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            for module in modules:
+                importlib.import_module(module)
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _not_traceable():

@@ -37,3 +37,12 @@ def test_a_submission_nbgrader_cannot_read_is_reported_and_the_others_graded(tmp
     scores = cell_scores(f"sqlite:///{course / 'gradebook.db'}")
     graded = [r for r in scores if r["student"] == "complete" and r["notebook"] == "part1_understanding" and r["kind"] == "autograded"]
     assert graded and all(r["score"] == r["max_score"] for r in graded), graded
+
+
+def test_the_graders_console_shows_no_tensorflow_start_up_lines(graded_samples):
+    """Does `nbgrader autograde` print nbgrader's own log only, not the C++ lines TensorFlow writes to
+    descriptor 2 when the zygote imports it (oneDNN, CUDA), which would come with every grading run?"""
+    console = (graded_samples / "autograde-console.txt").read_text()
+    assert "[AutogradeApp | INFO]" in console, "the console was not captured"
+    for line in ["oneDNN custom operations", "cuda drivers", "absl::InitializeLog"]:
+        assert line not in console, f"the grader's console shows TensorFlow's start-up line {line!r}"
