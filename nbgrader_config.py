@@ -9,8 +9,10 @@ from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, Overwrite
 
 import nbgrader  # noqa: E402
 
+import feedback_page  # noqa: E402
 import grading_engine  # noqa: E402
 from course import ASSIGNMENT, SHIPPED_DATA, markdown  # noqa: E402
+from feedback_page import FeedbackPageExporter  # noqa: E402
 from grading_engine.intake import grade_without_shipped_data, guard_submissions  # noqa: E402
 from grading_engine.nbgrader_plugins import (ForgetDuplicateIds, HideHiddenTests, RestartingExecute,  # noqa: E402
                                              RestoreInstructorCells, ShowMarkingNotes)
@@ -81,9 +83,10 @@ c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["
 # Feedback pages that stand on their own offline (feedback_page/): Markdown's math as MathML, drawn by the
 # browser, where nbgrader's page loads MathJax from a CDN; and 4 kB of style, not all of Bootstrap. The
 # page extends nbgrader's "feedback" template from a folder searched before nbgrader's own, so that the
-# Formgrader's "generate feedback" button, which asks for that template by name, gets it too
-c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "feedback_page"),
-    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
-c.HTMLExporter.template_file = "feedback_page.html.j2"
-c.HTMLExporter.filters = {"markdown2html": markdown.render}
+# Formgrader's "generate feedback" button, which asks for that template by name, gets it too. Set on an
+# exporter of its own: on HTMLExporter, they would reach the Formgrader's grading pages too
+c.GenerateFeedback.exporter_class = FeedbackPageExporter
+c.FeedbackPageExporter.extra_template_basedirs = [
+    str(feedback_page.HERE), os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+c.FeedbackPageExporter.template_file = "feedback_page.html.j2"
+c.FeedbackPageExporter.filters = {"markdown2html": markdown.render}
