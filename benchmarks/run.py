@@ -39,10 +39,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course import ASSIGNMENT, ROOT, SHIPPED_DATA
+from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
 from course.postgres import postgres_server
-from grading_engine.cluster import COURSE_FILES, pack, start_client, store_result
+from grading_engine.cluster import COURSE_FILES, pack, pack_submission, start_client, store_result
 from tools.grading import Sample, build_submission, make_course, submit
 
 COMPLETE = Sample("complete", "solutions")
@@ -115,7 +115,7 @@ def section_2(course, rounds=6):
                    for way in WAYS}
         for n, student in enumerate(singles):  # the first round starts each process's zygote: left out
             for way, options in WAYS.items():
-                result = graders[way].submit(grade_here, student, pack(course / "submitted" / student / ASSIGNMENT),
+                result = graders[way].submit(grade_here, student, pack_submission(course / "submitted" / student / ASSIGNMENT),
                                              files, options).result()
                 assert "error" not in result, result["error"]
                 if n:
@@ -207,8 +207,7 @@ def section_5(tmp, course, per_submission, result, graded):
         print(f"   disk per graded student (a complete submission): autograded {disk_bytes(course / 'autograded' / graded[0]) / 2**20:.2f} MiB, "
               f"feedback {disk_bytes(course / 'feedback' / graded[0]) / 2**20:.2f} MiB, "
               f"gradebook {gradebook / 2**10:.0f} KiB, submitted {disk_bytes(course / 'submitted' / graded[0]) / 2**20:.2f} MiB")
-    handed_in = course / "submitted" / "single-0" / ASSIGNMENT
-    sent = len(pack(handed_in, [name for name in os.listdir(handed_in) if name != SHIPPED_DATA]))  # (as the client sends it)
+    sent = len(pack_submission(course / "submitted" / "single-0" / ASSIGNMENT))
     back = len(pickle.dumps(result))
     print(f"   bytes per cluster result: {back / 2**20:.2f} MiB back ({len(result['autograded']) / 2**20:.2f} MiB of "
           f"autograded files), {sent / 2**20:.2f} MiB sent out")

@@ -67,6 +67,12 @@ def pack(folder, names=None):
     return buffer.getvalue()
 
 
+def pack_submission(folder):
+    """A submission's files as a worker gets them: without the student's copy of the shipped data,
+    which grading does not take (11 MiB less to send)."""
+    return pack(folder, [name for name in sorted(os.listdir(folder)) if name != SHIPPED_DATA])
+
+
 def unpack(data, folder):
     """Replace `folder` with the files of tar bytes `data` (links and paths outside it refused)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -289,10 +295,7 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                 student = next(waiting, None)
                 if student is None:
                     return
-                # (without the student's copy of the shipped data, which grading does not take: 11 MiB less to send)
-                folder = course / "submitted" / student / ASSIGNMENT
-                handed_in = [name for name in sorted(os.listdir(folder)) if name != SHIPPED_DATA]
-                future = client.submit(_grade_on_worker, student, pack(folder, handed_in),
+                future = client.submit(_grade_on_worker, student, pack_submission(course / "submitted" / student / ASSIGNMENT),
                                        course_files.name, hosts, tuple(options), pure=False)
                 futures[future] = student
                 in_flight.add(future)
