@@ -9,10 +9,10 @@ from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, Overwrite
 
 import nbgrader  # noqa: E402
 
-import feedback_page  # noqa: E402
 import grading_engine  # noqa: E402
+import notebook_pages  # noqa: E402
 from course import ASSIGNMENT, SHIPPED_DATA, markdown  # noqa: E402
-from feedback_page import FeedbackPageExporter  # noqa: E402
+from notebook_pages import FeedbackPageExporter, SanitizeStudentWork  # noqa: E402
 from grading_engine.intake import grade_without_shipped_data, guard_submissions  # noqa: E402
 from grading_engine.nbgrader_plugins import (ForgetDuplicateIds, HideHiddenTests, RestartingExecute,  # noqa: E402
                                              RestoreInstructorCells, ShowMarkingNotes)
@@ -80,13 +80,23 @@ c.Autograde.autograde_preprocessors = [RestartingExecute if p is Execute else p
 c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["preprocessors"].default()
                                     for q in ([p, HideHiddenTests] if p is GetGrades else [p])]
 
-# Feedback pages that stand on their own offline (feedback_page/): Markdown's math as MathML, drawn by the
-# browser, where nbgrader's page loads MathJax from a CDN; and 4 kB of style, not all of Bootstrap. The
-# page extends nbgrader's "feedback" template from a folder searched before nbgrader's own, so that the
-# Formgrader's "generate feedback" button, which asks for that template by name, gets it too. Set on an
-# exporter of its own: on HTMLExporter, they would reach the Formgrader's grading pages too
+# The pages that show a graded notebook (notebook_pages/): the Formgrader's submission page and the
+# students' feedback page. On both, what a student wrote or printed is data: the notebook is rebuilt
+# from data only (HTML on one allow-list, JavaScript and widgets replaced by a line saying what they
+# were), Markdown is rendered with math as MathML (nothing fetched: both work offline), and a
+# Content-Security-Policy runs only the page's own scripts. nbgrader's pages ran a written answer's
+# `<img onerror>` in the grader's browser, with their login.
+NBGRADER_TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")
+# The Formgrader renders its submission page with nbgrader's HTMLExporter (its "formgrade" template)
+c.HTMLExporter.extra_template_basedirs = [str(notebook_pages.HERE), NBGRADER_TEMPLATES]
+c.HTMLExporter.template_file = "submission_page.html.j2"
+c.HTMLExporter.preprocessors = [SanitizeStudentWork]
+c.HTMLExporter.filters = {"markdown2html": markdown.render}
+# The feedback page extends nbgrader's "feedback" template from a folder searched before nbgrader's own,
+# so that the Formgrader's "generate feedback" button, which asks for that template by name, gets it too;
+# and it has an exporter of its own, each setting stated, so that none of the submission page's reaches it
 c.GenerateFeedback.exporter_class = FeedbackPageExporter
-c.FeedbackPageExporter.extra_template_basedirs = [
-    str(feedback_page.HERE), os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+c.FeedbackPageExporter.extra_template_basedirs = [str(notebook_pages.HERE), NBGRADER_TEMPLATES]
 c.FeedbackPageExporter.template_file = "feedback_page.html.j2"
+c.FeedbackPageExporter.preprocessors = [SanitizeStudentWork]
 c.FeedbackPageExporter.filters = {"markdown2html": markdown.render}

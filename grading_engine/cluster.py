@@ -39,7 +39,7 @@ from grading_engine.intake import QUARANTINE, make_submission_safe
 from grading_engine.nbgrader_plugins import RestartingExecute
 
 # What a worker needs of the course, besides the submission: sent to each worker once
-COURSE_FILES = ["nbgrader_config.py", "source", "course", "grading_engine", "feedback_page"]  # (the config imports it)
+COURSE_FILES = ["nbgrader_config.py", "source", "course", "grading_engine", "notebook_pages"]  # (the config imports it)
 
 
 def thread_env(workers, cores=None):
