@@ -284,7 +284,7 @@ def results_written_per_second(folder, db_url, result, count=40):
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
     started = time.perf_counter()
     for n in range(count):
-        store_result(course, db_url, {**result, "student": f"writes-{n:03d}"})
+        store_result(course, db_url, f"writes-{n:03d}", {**result, "student": f"writes-{n:03d}"})
     return count / (time.perf_counter() - started)
 
 

@@ -74,7 +74,8 @@ def pack_submission(folder):
 
 
 def unpack(data, folder):
-    """Replace `folder` with the files of tar bytes `data` (links and paths outside it refused)."""
+    """Replace `folder` with the files of tar bytes `data` (links and paths outside it refused): what a
+    worker gets from the instructor's machine. What comes back goes through `store_result`."""
     shutil.rmtree(folder, ignore_errors=True)
     Path(folder).mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -197,11 +198,112 @@ def write_record(db_url, student, record):
         gb.db.commit()
 
 
-def store_result(course, db_url, result):
-    """Write a worker's result for its student into the course: the autograded folder, then the
-    gradebook's record (what a run started again checks for, so written last)."""
-    unpack(result["autograded"], course / "autograded" / result["student"] / ASSIGNMENT)
-    write_record(db_url, result["student"], result["record"])
+class UnsafeResult(Exception):
+    """A worker's result that the instructor's machine does not write: it says which member, and why."""
+
+
+# What a worker's result may hold: a complete submission's autograded folder is about 0.44 MiB
+RESULT_BYTES, NOTEBOOK_BYTES, RESULT_MEMBERS = 64 * 2**20, 32 * 2**20, 10_000
+
+
+def graded_notebooks(course):
+    return {notebook.name for notebook in (course / "source" / ASSIGNMENT).glob("*.ipynb")}
+
+
+def result_may_hold(course, student):
+    """{path in the autograded folder: its largest size}: what nbgrader writes there, the notebooks it
+    graded (one per source notebook), the assignment's own files as source/ has them, and the student's
+    other files as they were handed in (the shipped data left out, as grading leaves it out)."""
+    sizes = dict.fromkeys(graded_notebooks(course), NOTEBOOK_BYTES)
+    for folder in (course / "source" / ASSIGNMENT, course / "submitted" / student / ASSIGNMENT):
+        for path in folder.rglob("*") if folder.is_dir() else ():
+            name = path.relative_to(folder).as_posix()
+            if path.is_file() and not path.is_symlink() and name.split("/")[0] != SHIPPED_DATA:
+                sizes[name] = max(sizes.get(name, 0), path.stat().st_size)
+    return sizes
+
+
+def checked_result_files(data, may_hold, notebooks):
+    """{relative path: (bytes, permissions)} of a worker's autograded folder (tar bytes `data`), every member checked
+    first: a regular file or a folder, a plain relative path (no `..`, no absolute path), a file that
+    `may_hold` names and no larger than it allows, each of the graded `notebooks` one that nbformat reads
+    as valid, and all of it within RESULT_BYTES and RESULT_MEMBERS. Raise UnsafeResult on the first
+    member that is not."""
+    import nbformat
+
+    folders = {"/".join(name.split("/")[:end]) for name in may_hold for end in range(1, name.count("/") + 1)}
+    files, total = {}, 0
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(data))
+    except tarfile.TarError as error:
+        raise UnsafeResult(f"not a tar archive ({error})") from None
+    with archive:
+        for number, member in enumerate(archive):
+            name = member.name.removeprefix("./")
+            parts = name.split("/")
+            if number >= RESULT_MEMBERS:
+                raise UnsafeResult(f"more than {RESULT_MEMBERS} members")
+            if not name or name.startswith("/") or "\\" in name or "\0" in name or any(p in ("", ".", "..") for p in parts):
+                raise UnsafeResult(f"{member.name!r}: not a plain relative path")
+            if member.isdir():
+                if name not in folders:
+                    raise UnsafeResult(f"{name!r}: a folder no autograded submission has")
+                continue
+            if not member.isfile():
+                kind = "a link" if member.issym() or member.islnk() else "a device, FIFO or other special file"
+                raise UnsafeResult(f"{name!r}: {kind}, where a result holds only files and folders")
+            if name not in may_hold:
+                raise UnsafeResult(f"{name!r}: a file that neither the submission nor the assignment has")
+            if member.size > may_hold[name] or total + member.size > RESULT_BYTES:
+                raise UnsafeResult(f"{name!r}: {member.size} bytes, more than a result holds there")
+            total += member.size
+            files[name] = (archive.extractfile(member).read(), member.mode & 0o755)
+    for name in notebooks & files.keys():
+        try:
+            nbformat.validate(nbformat.reads(files[name][0].decode("utf-8"), as_version=4))
+        except Exception as error:  # noqa: BLE001  (any way of not being a notebook)
+            raise UnsafeResult(f"{name!r}: not a valid notebook ({str(error).splitlines()[0][:200]})") from None
+    return files
+
+
+def store_result(course, db_url, student, result):
+    """Write a worker's result for `student` (whom the instructor's machine sent it) into the course:
+    the autograded folder, checked member by member and written only if every member passes, then the
+    gradebook's record (what a run started again checks for, so written last). Raise UnsafeResult, and
+    write nothing, for a result about another student or one that holds what no result may hold."""
+    if result.get("student") != student:
+        raise UnsafeResult(f"the result names {result.get('student')!r}, not {student!r}, whose submission was sent")
+    files = checked_result_files(result["autograded"], result_may_hold(course, student), graded_notebooks(course))
+    check_record(result.get("record"))
+    folder = course / "autograded" / student / ASSIGNMENT
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name, (content, mode) in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+        (folder / name).chmod(mode)
+    try:
+        write_record(db_url, student, result["record"])
+    except KeyError as missing:
+        raise UnsafeResult(f"its gradebook record lacks {missing}") from None
+
+
+def check_record(record):
+    """Raise UnsafeResult unless `record` has the shape `read_record` gives: per notebook, numbers and
+    flags for its grades and text for its comments (anything else would break, or reach, the gradebook)."""
+    def number(value):
+        return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    try:
+        good = isinstance(record["notebooks"], dict) and all(
+            number(saved["late_submission_penalty"]) and isinstance(saved["flagged"], bool)
+            and all(number(score) and isinstance(manual, bool) for score, manual in saved["grades"].values())
+            and all(comment is None or isinstance(comment, str) for comment in saved["comments"].values())
+            for saved in record["notebooks"].values())
+    except (KeyError, TypeError, ValueError, AttributeError):
+        good = False
+    if not good:
+        raise UnsafeResult("its gradebook record is not one that autograde writes")
 
 
 def recorded_students(db_url):
@@ -312,8 +414,11 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                 if "error" in result:
                     failures[student] = result["error"]
                 else:
-                    store_result(course, db_url, result)
-                    times[student] = result["seconds"]
+                    try:
+                        store_result(course, db_url, student, result)
+                        times[student] = result["seconds"]
+                    except UnsafeResult as refused:
+                        failures[student] = f"its result was refused: {refused}"
             submit_more()
             left = (time.perf_counter() - started) / done * (len(todo) - done)
             bar = "#" * (30 * done // len(todo))

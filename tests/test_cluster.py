@@ -2,22 +2,25 @@
 `dask worker` processes started here grade two samples as samples/manifest.csv says, into a PostgreSQL
 gradebook (a local server the test starts itself), also when one worker is killed in the middle of a
 submission, and leave the gradebook as one sequential `nbgrader autograde` does; a run started again
-grades only what is missing."""
+grades only what is missing; and what comes back from a worker is data, checked before it is written."""
 import contextlib
+import io
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 from distributed import Client
 
 from kit_checks import assert_expected_scores
-from grading_engine.cluster import grade_class, read_record, to_grade
-from course import ROOT
+from grading_engine.cluster import (UnsafeResult, checked_result_files, grade_class, graded_notebooks, read_record,
+                                    result_may_hold, store_result, to_grade)
+from course import ASSIGNMENT, ROOT
 from course.postgres import postgres_server
 from course.nbgrader_cli import user_environment
 from tools.grading import Sample, cell_scores, make_course, read_manifest, submit
@@ -132,3 +135,75 @@ def test_a_run_started_again_grades_only_what_is_missing(tmp_path):
     assert to_grade(course, db_url, force=True) == ["graded-before", "missing"]
     shutil.rmtree(course / "autograded" / "missing")  # graded, but its results half written when interrupted
     assert to_grade(course, db_url, say=said.append) == ["missing"]
+
+
+def tar_of(*members):
+    """Tar bytes of `members`: (TarInfo, content or None)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for info, content in members:
+            info.size = len(content or b"")
+            tar.addfile(info, io.BytesIO(content) if content else None)
+    return buffer.getvalue()
+
+
+def member(name, content=b"", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, link, 0o644
+    return info, content
+
+
+@pytest.fixture
+def a_result(course):
+    """A worker's result as grade_submission returns it, for a student with a submission in `course`."""
+    student = "result-checks"
+    submit(Sample(student, "solutions", notebooks={"part1_understanding"}), course)
+    notebook = (course / "submitted" / student / ASSIGNMENT / "part1_understanding.ipynb").read_bytes()
+    record = {"timestamp": None, "notebooks": {}}
+    yield student, notebook, record
+    shutil.rmtree(course / "submitted" / student)
+    shutil.rmtree(course / "autograded" / student, ignore_errors=True)
+
+
+@pytest.mark.parametrize("members, refused", [
+    ([("../escaped.txt", b"x", tarfile.REGTYPE, "")], "not a plain relative path"),
+    ([("/tmp/absolute.txt", b"x", tarfile.REGTYPE, "")], "not a plain relative path"),
+    ([("lab_utils.py", b"", tarfile.SYMTYPE, "/etc/passwd")], "a link"),
+    ([("lab_utils.py", b"", tarfile.LNKTYPE, "../../gradebook.db")], "a link"),
+    ([("zero", b"", tarfile.CHRTYPE, "")], "a device, FIFO or other special file"),
+    ([("pipe", b"", tarfile.FIFOTYPE, "")], "a device, FIFO or other special file"),
+    ([("gradebook.db", b"x", tarfile.REGTYPE, "")], "neither the submission nor the assignment has"),
+    ([("integrity.py", b"x" * 10**6, tarfile.REGTYPE, "")], "more than a result holds there"),
+    ([("part1_understanding.ipynb", b'{"cells": "<img src=x onerror=alert(1)>"}', tarfile.REGTYPE, "")], "not a valid notebook"),
+    ([("part1_understanding.ipynb", b"", tarfile.DIRTYPE, ""), ("part1_understanding.ipynb/x", b"x", tarfile.REGTYPE, "")],
+     "a folder no autograded submission has"),
+], ids=["dot-dot", "absolute", "symlink", "hard-link", "device", "fifo", "unknown-file", "too-large", "invalid-notebook",
+        "folder-in-place-of-a-notebook"])
+def test_a_result_that_holds_what_no_result_may_is_refused_and_nothing_written(course, a_result, members, refused, tmp_path):
+    """Does the instructor's machine refuse a worker's result with `..`, an absolute path, a link, a
+    device or FIFO, a file no submission has, one too large, an invalid notebook, saying which member and
+    why, and write nothing of it (the good notebook beside the bad member included)?"""
+    student, notebook, record = a_result
+    data = tar_of(member("part1_understanding.ipynb", notebook), *(member(*m) for m in members))
+    with pytest.raises(UnsafeResult, match=refused):
+        store_result(course, f"sqlite:///{course / 'gradebook.db'}", student,
+                     {"student": student, "autograded": data, "record": record})
+    assert not (course / "autograded" / student).exists(), "a refused result was partly written"
+    assert not (course / "autograded" / "escaped.txt").exists() and not Path("/tmp/absolute.txt").exists()
+
+
+def test_a_result_for_another_student_or_with_a_forged_record_is_refused(course, a_result):
+    """A reply that names another student than the one sent, or a record autograde would not write,
+    is refused before anything is written; the same result, well formed, is stored."""
+    student, notebook, record = a_result
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    good = {"student": student, "autograded": tar_of(member("part1_understanding.ipynb", notebook)), "record": record}
+    with pytest.raises(UnsafeResult, match="not 'result-checks', whose submission was sent"):
+        store_result(course, db_url, student, {**good, "student": "someone-else"})
+    forged = {"timestamp": None, "notebooks": {"part1_understanding": {"late_submission_penalty": 0, "flagged": False,
+                                                                       "grades": {"q1": ("2", True)}, "comments": {}}}}
+    with pytest.raises(UnsafeResult, match="not one that autograde writes"):
+        store_result(course, db_url, student, {**good, "record": forged})
+    assert not (course / "autograded" / student).exists()
+    checked = checked_result_files(good["autograded"], result_may_hold(course, student), graded_notebooks(course))
+    assert checked["part1_understanding.ipynb"][0] == notebook
