@@ -76,9 +76,11 @@ c.Autograde.autograde_preprocessors = [RestartingExecute if p is Execute else p
                                        for p in Autograde.class_traits()["autograde_preprocessors"].default()] \
     + [ShowMarkingNotes]
 
-# Feedback shows students neither the hidden tests nor the tracebacks that would quote them
+# Feedback shows students neither the hidden tests nor the tracebacks that would quote them; and, last,
+# the notebook rebuilt from data only (below): last, since it keeps none of the marks that
+# HideHiddenTests finds the graders' cells by
 c.GenerateFeedback.preprocessors = [q for p in GenerateFeedback.class_traits()["preprocessors"].default()
-                                    for q in ([p, HideHiddenTests] if p is GetGrades else [p])]
+                                    for q in ([p, HideHiddenTests] if p is GetGrades else [p])] + [SanitizeStudentWork]
 
 # The pages that show a graded notebook (notebook_pages/): the Formgrader's submission page and the
 # students' feedback page. On both, what a student wrote or printed is data: the notebook is rebuilt
@@ -98,5 +100,5 @@ c.HTMLExporter.filters = {"markdown2html": markdown.render}
 c.GenerateFeedback.exporter_class = FeedbackPageExporter
 c.FeedbackPageExporter.extra_template_basedirs = [str(notebook_pages.HERE), NBGRADER_TEMPLATES]
 c.FeedbackPageExporter.template_file = "feedback_page.html.j2"
-c.FeedbackPageExporter.preprocessors = [SanitizeStudentWork]
+c.FeedbackPageExporter.preprocessors = []  # (an exporter's run before the converter's: SanitizeStudentWork is above)
 c.FeedbackPageExporter.filters = {"markdown2html": markdown.render}

@@ -27,7 +27,7 @@ def answer_text(autograded_notebook, grade_id):
     """The text of the cell `grade_id` in a student's autograded notebook ("" if it is missing)."""
     try:
         stat = os.stat(autograded_notebook)
-    except OSError:
+    except (OSError, TypeError):  # (None: a path the view refused)
         return ""
     return _answers(str(autograded_notebook), stat.st_mtime_ns).get(grade_id, "")
 
@@ -39,14 +39,19 @@ def _answers(path, modified):
     try:
         with open(path, encoding="utf-8") as file:
             cells = json.load(file).get("cells", [])
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return {}
     texts = {}
-    for cell in cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
+    for cell in cells if isinstance(cells, list) else []:
+        try:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        except AttributeError:  # (not a cell as nbformat writes one)
+            continue
+        if isinstance(grade_id, str) and grade_id:
             source = cell.get("source", "")
-            texts[grade_id] = "".join(source) if isinstance(source, list) else source
+            # (a cell's text is a string or a list of them; anything else in a tampered file is no text)
+            texts[grade_id] = source if isinstance(source, str) else \
+                "".join(source) if isinstance(source, list) and all(isinstance(line, str) for line in source) else ""
     return texts
 
 

@@ -1,5 +1,6 @@
 """The grading page and its JSON API, on the Jupyter server that runs nbgrader's Formgrader (whose
 course settings it uses: the course folder, the gradebook URL)."""
+import functools
 import json
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ PREFIX = "/grade-by-question"
 # The page runs nothing but its own script, loads nothing from elsewhere, and shows student text as data
 POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
          "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+UNKNOWN = "Not in the gradebook"  # (the reason of a 404 for an assignment or notebook named in the URL)
 
 
 class Base(JupyterHandler):
@@ -42,10 +44,24 @@ class Base(JupyterHandler):
         self.finish(json.dumps(value))
 
     def source_notebook(self, notebook):
-        path = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment)) / f"{notebook}.ipynb"
+        """The source notebook named in the URL, once the gradebook knows it as one of the assignment's."""
+        assignment = self.assignment
+        with Gradebook(self.coursedir.db_url) as gb:
+            try:
+                gb.find_notebook(notebook, assignment)
+            except MissingEntry:
+                raise web.HTTPError(404, f"the gradebook has no notebook {notebook} in {assignment}", reason=UNKNOWN) from None
+        path = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
         if not path.is_file():
             raise web.HTTPError(404, f"no source notebook {notebook}")
         return path
+
+    def autograded_notebook(self, student, notebook):
+        """A student's autograded notebook, or None: a student id comes from the gradebook, and still may
+        not lead out of autograded/ (an id such as `..` would)."""
+        root = Path(self.coursedir.format_path(self.coursedir.autograded_directory, ".", ".")).resolve()
+        path = Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment)) / f"{notebook}.ipynb"
+        return path if path.resolve().is_relative_to(root) else None
 
     def written_question(self, notebook, grade_id):
         """The question `grade_id` of a source notebook, as source/ holds it now (rubric included)."""
@@ -54,9 +70,17 @@ class Base(JupyterHandler):
             raise web.HTTPError(404, f"no written question {grade_id} in {notebook}")
         return q
 
-    @property
+    @functools.cached_property  # (a handler serves one request)
     def assignment(self):
-        return self.get_argument("assignment", None) or os.environ.get("WEIGHT_INIT_ASSIGNMENT", "weight_init")
+        """The assignment asked for (`?assignment=`, default weight_init), once the gradebook knows it: its
+        name goes into paths."""
+        name = self.get_argument("assignment", None) or os.environ.get("WEIGHT_INIT_ASSIGNMENT", "weight_init")
+        with Gradebook(self.coursedir.db_url) as gb:
+            try:
+                gb.find_assignment(name)
+            except MissingEntry:
+                raise web.HTTPError(404, f"the gradebook has no assignment {name!r}", reason=UNKNOWN) from None
+        return name
 
 
 class Page(Base):
@@ -108,7 +132,7 @@ class Question(Base):
                 if grade is None:
                     continue
                 student = nb.student.id
-                path = Path(coursedir.format_path(coursedir.autograded_directory, student, self.assignment)) / f"{notebook}.ipynb"
+                path = self.autograded_notebook(student, notebook)
                 name = " ".join(filter(None, [nb.student.first_name, nb.student.last_name])) or student
                 comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
                 rows.append({"grade_id": grade.id, "student": student, "name": name, "path": path,

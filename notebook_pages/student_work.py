@@ -12,10 +12,13 @@ invalid is still shown, rebuilt the same way, under a line that says so.
 import base64
 import re
 import secrets
+import warnings
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbformat.warnings import MissingIDFieldWarning
+from traitlets import Bool
 
 from course.markdown import clean_html, render
 
@@ -157,7 +160,9 @@ def safe_copy(nb):
     """A notebook that shows what `nb` holds as data only (see the module's docstring)."""
     cells = [new for new in map(_cell, nb.get("cells") if isinstance(nb.get("cells"), list) else []) if new is not None]
     try:
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # (cells without ids get ids in the copy)
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nbformat.validate(nb)
     except nbformat.ValidationError as error:
         problem = str(error).strip().splitlines()[0][:300]
         cells.insert(0, new_markdown_cell(_as_text_block(
@@ -171,8 +176,11 @@ def safe_copy(nb):
 
 class SanitizeStudentWork(Preprocessor):
     """The last preprocessor of every page the kit renders from a graded notebook (the Formgrader's
-    submission page, the feedback page): the notebook as `safe_copy` makes it, and a fresh nonce for the
-    page's own scripts (`resources["csp_nonce"]`), which its Content-Security-Policy names."""
+    submission page, the feedback page; last, since the copy keeps none of the marks that earlier ones
+    find cells by): the notebook as `safe_copy` makes it, and a fresh nonce for the page's own scripts
+    (`resources["csp_nonce"]`), which the submission page's Content-Security-Policy names."""
+
+    enabled = Bool(True)  # (nbgrader registers a converter's preprocessors as they are: nbconvert's default is off)
 
     def preprocess(self, nb, resources):
         resources["csp_nonce"] = secrets.token_urlsafe(18)

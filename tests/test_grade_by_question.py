@@ -9,6 +9,7 @@ import contextlib
 import csv
 import json
 import re
+import urllib.error
 import urllib.request
 
 import nbformat
@@ -223,3 +224,15 @@ def test_marks_are_versioned_and_reach_nbgraders_gradebook(one_answer_gradebook)
         assert (grade.score, grade.needs_manual_grade) == (1.75, False)
         assert comment.comment.splitlines() == ["- **+1 Names the failure.** You name it.", "- **+1 Explains why.** You say why.",
                                                 "- **-0.5 Variance as std.** That is the standard deviation.", "", "Well argued."]
+
+
+@pytest.mark.parametrize("path", [f"api/questions/{NOTEBOOK}/{QUESTION}?assignment=..%2F..%2F..%2Fetc",
+                                  "api/questions?assignment=..%2Fsource", f"api/questions/part9_unknown/{QUESTION}"])
+def test_names_in_the_url_are_checked_against_the_gradebook(class_course, path):
+    """Does the view answer 404 for an assignment or notebook the gradebook does not know, before either
+    name reaches a path?"""
+    _, lab = class_course
+    request = urllib.request.Request(f"{lab.url}/grade-by-question/{path}", headers={"Authorization": f"token {lab.token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert (refused.value.code, refused.value.reason) == (404, "Not in the gradebook"), path
