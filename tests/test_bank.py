@@ -11,6 +11,7 @@ attacks on the grader (ATTACKS) must fail inside the kernel, in the sandbox (gra
 """
 import html
 import re
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -103,13 +104,47 @@ def test_feedback_pages_load_nothing_and_show_math_as_mathml(graded_bank, feedba
     pages = {path: path.read_text(encoding="utf-8") for path in (graded_bank / "feedback").glob(f"*/{ASSIGNMENT}/*.html")}
     assert len(pages) == len(feedback)
     for path, page in pages.items():
-        fetched = re.findall(r"<(?:script|link|iframe)\b[^>]*>|@import|url\(\s*['\"]?https?:", page, re.IGNORECASE)
+        fetched = fetches(page)
         assert not fetched, f"{path} would fetch {fetched[:3]}"
     complete = pages[graded_bank / "feedback" / "complete-run-1" / ASSIGNMENT / "part2_techniques.html"]
     assert complete.count("<math") > 10, "the complete submission's Part 2 feedback shows no formula as MathML"
     # the model answers write \\( \\frac{...} \\) and $...$; neither is left as LaTeX for a script to typeset
     text = feedback[("complete-run-1", "part2_techniques")]
     assert "\\frac" not in text and "$" not in text, "a formula of Part 2's feedback is still LaTeX"
+
+
+class _Fetches(HTMLParser):
+    """What an HTML page's markup would load (not its text: a student's answer may quote `url("http:...")`,
+    which the page shows as text): script, link, frame and object elements, an element's remote source,
+    and `@import` or a remote `url(` in a style element or attribute."""
+    REMOTE_CSS = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", re.IGNORECASE)
+
+    def __init__(self):
+        super().__init__()
+        self.found, self.in_style = [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "link", "iframe", "frame", "object", "embed"):
+            self.found.append(f"<{tag}>")
+        if self.REMOTE_CSS.search(attrs.get("style") or ""):
+            self.found.append(f"<{tag} style={attrs['style']!r}>")
+        if tag != "a" and re.match(r"\s*(?:https?:)?//", attrs.get("src") or attrs.get("href") or ""):
+            self.found.append(f"<{tag} {attrs.get('src') or attrs.get('href')}>")
+        self.in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self.in_style = False
+
+    def handle_data(self, data):
+        if self.in_style and self.REMOTE_CSS.search(data):
+            self.found.append(f"<style>{data[:80]}")
+
+
+def fetches(page):
+    parser = _Fetches()
+    parser.feed(page)
+    return parser.found
 
 
 @pytest.mark.parametrize("student, notebook, message", [
