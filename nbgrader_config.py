@@ -93,6 +93,10 @@ NBGRADER_TEMPLATES = os.path.join(os.path.dirname(nbgrader.__file__), "server_ex
 c.HTMLExporter.extra_template_basedirs = [str(notebook_pages.HERE), NBGRADER_TEMPLATES]
 c.HTMLExporter.template_file = "submission_page.html.j2"
 c.HTMLExporter.preprocessors = [SanitizeStudentWork]
+# nbconvert's own preprocessors (tag and pattern removal, magics' highlighting) would come first, and
+# nbconvert refuses a notebook that fails validation after any of them: an invalid notebook is shown,
+# rebuilt, under a line that says so, rather than as an error page
+c.HTMLExporter.default_preprocessors = []
 c.HTMLExporter.filters = {"markdown2html": markdown.render}
 # The feedback page extends nbgrader's "feedback" template from a folder searched before nbgrader's own,
 # so that the Formgrader's "generate feedback" button, which asks for that template by name, gets it too;

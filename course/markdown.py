@@ -39,8 +39,11 @@ def _urls(tag, attribute, value):
 
 
 def clean_html(html):
-    """`html` reduced to the allow-list: what may show on a grader's or a student's page."""
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_urls,
+    """`html` reduced to the allow-list: what may show on a grader's or a student's page. (An SVG goes with
+    its content: inside MathML's text elements the sanitiser would keep SVG-namespace children; a lone
+    surrogate, which the sanitiser cannot encode, becomes "?".)"""
+    return nh3.clean(html.encode("utf-8", "replace").decode("utf-8"), tags=ALLOWED_TAGS,
+                     attributes=ALLOWED_ATTRIBUTES, attribute_filter=_urls, clean_content_tags={"script", "style", "svg"},
                      url_schemes={"http", "https", "mailto", "data"}, link_rel="noopener noreferrer")
 
 
@@ -48,8 +51,12 @@ def _math(self, tokens, index, options, env):
     """A formula's token as MathML: displayed for `$$...$$` and `\\[...\\]`, inline otherwise."""
     token = tokens[index]
     display = "block" if token.type.startswith("math_block") or token.type == "math_inline_double" else "inline"
+    # latex2mathml copies \text{...} into the MathML as it is: markup there would be markup (a link, or an
+    # unclosed <style> that swallows the rest of the answer); as \lt and \gt it is text, and math's < and >
+    # stay relations
+    latex = token.content.strip().replace("<", "\\lt ").replace(">", "\\gt ")
     try:
-        return convert(token.content.strip(), display=display)
+        return convert(latex, display=display)
     except Exception:  # a student's broken LaTeX: shown as typed
         return f"<code>{nh3.clean_text(token.content)}</code>"
 
