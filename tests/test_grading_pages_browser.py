@@ -89,7 +89,10 @@ def test_the_formgrader_submission_page_runs_none_of_it(browser, payload_course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         submission = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, STUDENT).id
     page = browser.page
-    requests = watch(page)
+    requests, refused = watch(page), []
+    # (the student's content is sanitised, so the policy should have nothing to refuse: a refusal here is
+    # the page's own script or style, broken by the policy)
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
     log_in(page, lab, f"/formgrader/submissions/{submission}/")
     page.wait_for_selector("input.score#q1_importance")
     browser.screenshot("submission page")
@@ -104,12 +107,14 @@ def test_the_formgrader_submission_page_runs_none_of_it(browser, payload_course)
     page.press("input.score#q1_importance", "Tab")
     page.locator("span.glyphicon-eye-open.name-hidden").click()
     page.wait_for_selector(f"a.name-shown:has-text('{STUDENT}')")
+    page.wait_for_timeout(700)  # (the Formgrader scrolls to the focused box in 500 ms)
     browser.screenshot("score typed, name shown")
     for _ in range(20):
         if grade(course, "q1_importance") == 2:
             break
         page.wait_for_timeout(500)
     assert grade(course, "q1_importance") == 2, "the typed score did not reach the gradebook"
+    assert not refused, f"the page's policy refused its own script or style: {refused[:3]}"
 
 
 def grade(course, cell):
