@@ -5,6 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for the kit's packages, run from any folder
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
+from nbconvert.exporters import HTMLExporter  # noqa: E402
 from nbgrader.preprocessors import DeduplicateIds, Execute, GetGrades, OverwriteCells  # noqa: E402
 
 import nbgrader  # noqa: E402
@@ -105,4 +106,5 @@ c.GenerateFeedback.exporter_class = FeedbackPageExporter
 c.FeedbackPageExporter.extra_template_basedirs = [str(notebook_pages.HERE), NBGRADER_TEMPLATES]
 c.FeedbackPageExporter.template_file = "feedback_page.html.j2"
 c.FeedbackPageExporter.preprocessors = []  # (an exporter's run before the converter's: SanitizeStudentWork is above)
+c.FeedbackPageExporter.default_preprocessors = HTMLExporter.class_traits()["default_preprocessors"].default()
 c.FeedbackPageExporter.filters = {"markdown2html": markdown.render}

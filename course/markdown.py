@@ -26,7 +26,7 @@ ALLOWED_ATTRIBUTES = {**{tag: {"display", "mathvariant", "stretchy", "width", "f
                       "ol": {"start"}}
 # An image only from the page itself (a data: URL): one from elsewhere would tell its server who opened
 # the page, and when; a link only to the web or a mail address, never to a script or into the server
-_IMAGE_SOURCE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
+_IMAGE_SOURCE = re.compile(r"data:image/(?:png|jpeg|gif);base64,[A-Za-z0-9+/=\s]*\Z")  # (the kinds notebook_pages shows)
 _LINK = re.compile(r"(?:https?://|mailto:)[^\s]*\Z|#[\w-]*\Z", re.IGNORECASE)
 
 

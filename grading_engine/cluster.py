@@ -202,8 +202,7 @@ class UnsafeResult(Exception):
     """A worker's result that the instructor's machine does not write: it says which member, and why."""
 
 
-# What a worker's result may hold: a complete submission's autograded folder is about 0.44 MiB
-RESULT_BYTES, NOTEBOOK_BYTES, RESULT_MEMBERS = 64 * 2**20, 32 * 2**20, 10_000
+NOTEBOOK_BYTES = 32 * 2**20  # a graded notebook at most (a complete submission's four: about 0.44 MiB)
 
 
 def graded_notebooks(course):
@@ -224,27 +223,29 @@ def result_may_hold(course, student):
 
 
 def checked_result_files(data, may_hold, notebooks):
-    """{relative path: (bytes, permissions)} of a worker's autograded folder (tar bytes `data`), every member checked
-    first: a regular file or a folder, a plain relative path (no `..`, no absolute path), a file that
-    `may_hold` names and no larger than it allows, each of the graded `notebooks` one that nbformat reads
-    as valid, and all of it within RESULT_BYTES and RESULT_MEMBERS. Raise UnsafeResult on the first
-    member that is not."""
+    """({relative path: (bytes, permissions)}, [names left out]) of a worker's autograded folder (tar bytes
+    `data`), every member checked first. Refused (UnsafeResult, naming the member and why): a member that
+    is not a regular file or a folder, not a plain relative path (`..`, an absolute path), there twice, a
+    file where another member needs a folder, a file larger than `may_hold` allows there, or one of the
+    graded `notebooks` that nbformat does not read as valid. Left out, not written: a regular file that
+    `may_hold` does not name (what a kernel run without the sandbox wrote in its working folder)."""
     import nbformat
 
     folders = {"/".join(name.split("/")[:end]) for name in may_hold for end in range(1, name.count("/") + 1)}
-    files, total = {}, 0
+    files, left_out, seen = {}, [], set()
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data))
     except tarfile.TarError as error:
         raise UnsafeResult(f"not a tar archive ({error})") from None
     with archive:
-        for number, member in enumerate(archive):
+        for member in archive:
             name = member.name.removeprefix("./")
-            parts = name.split("/")
-            if number >= RESULT_MEMBERS:
-                raise UnsafeResult(f"more than {RESULT_MEMBERS} members")
-            if not name or name.startswith("/") or "\\" in name or "\0" in name or any(p in ("", ".", "..") for p in parts):
+            if not name or name.startswith("/") or "\\" in name or "\0" in name or \
+                    any(part in ("", ".", "..") for part in name.split("/")):
                 raise UnsafeResult(f"{member.name!r}: not a plain relative path")
+            if name in seen:
+                raise UnsafeResult(f"{name!r}: in the archive twice")
+            seen.add(name)
             if member.isdir():
                 if name not in folders:
                     raise UnsafeResult(f"{name!r}: a folder no autograded submission has")
@@ -253,28 +254,33 @@ def checked_result_files(data, may_hold, notebooks):
                 kind = "a link" if member.issym() or member.islnk() else "a device, FIFO or other special file"
                 raise UnsafeResult(f"{name!r}: {kind}, where a result holds only files and folders")
             if name not in may_hold:
-                raise UnsafeResult(f"{name!r}: a file that neither the submission nor the assignment has")
-            if member.size > may_hold[name] or total + member.size > RESULT_BYTES:
+                left_out.append(name)
+                continue
+            if member.size > may_hold[name]:
                 raise UnsafeResult(f"{name!r}: {member.size} bytes, more than a result holds there")
-            total += member.size
-            files[name] = (archive.extractfile(member).read(), member.mode & 0o755)
+            # (owner's read and write always, as the folder's other files have them; nothing else added)
+            files[name] = (archive.extractfile(member).read(), member.mode & 0o755 | 0o600)
+    clash = sorted(name for name in files if any(other.startswith(name + "/") for other in files))
+    if clash:
+        raise UnsafeResult(f"{clash[0]!r}: a file where another member needs a folder")
     for name in notebooks & files.keys():
         try:
             nbformat.validate(nbformat.reads(files[name][0].decode("utf-8"), as_version=4))
         except Exception as error:  # noqa: BLE001  (any way of not being a notebook)
             raise UnsafeResult(f"{name!r}: not a valid notebook ({str(error).splitlines()[0][:200]})") from None
-    return files
+    return files, left_out
 
 
 def store_result(course, db_url, student, result):
     """Write a worker's result for `student` (whom the instructor's machine sent it) into the course:
-    the autograded folder, checked member by member and written only if every member passes, then the
-    gradebook's record (what a run started again checks for, so written last). Raise UnsafeResult, and
-    write nothing, for a result about another student or one that holds what no result may hold."""
+    the autograded folder, then the gradebook's record (what a run started again checks for, so written
+    last), once the whole of it has passed the checks. Raise UnsafeResult, and write nothing, for a reply
+    about another student, an archive that `checked_result_files` refuses, or a record that is not one
+    autograde writes for this gradebook's assignment. Return the files left out."""
     if result.get("student") != student:
         raise UnsafeResult(f"the result names {result.get('student')!r}, not {student!r}, whose submission was sent")
-    files = checked_result_files(result["autograded"], result_may_hold(course, student), graded_notebooks(course))
-    check_record(result.get("record"))
+    files, left_out = checked_result_files(result["autograded"], result_may_hold(course, student), graded_notebooks(course))
+    check_record(result.get("record"), record_cells(db_url))
     folder = course / "autograded" / student / ASSIGNMENT
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -282,28 +288,43 @@ def store_result(course, db_url, student, result):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
         (folder / name).chmod(mode)
-    try:
-        write_record(db_url, student, result["record"])
-    except KeyError as missing:
-        raise UnsafeResult(f"its gradebook record lacks {missing}") from None
+    write_record(db_url, student, result["record"])
+    return left_out
 
 
-def check_record(record):
-    """Raise UnsafeResult unless `record` has the shape `read_record` gives: per notebook, numbers and
-    flags for its grades and text for its comments (anything else would break, or reach, the gradebook)."""
+def record_cells(db_url):
+    """{notebook: (names of its graded cells, names of its commented cells)}, as the gradebook's
+    assignment defines them: what a record of a submission to it holds (nbgrader's add_submission)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        return {notebook.name: ({c.name for c in notebook.grade_cells} | {c.name for c in notebook.task_cells},
+                                {c.name for c in notebook.solution_cells} | {c.name for c in notebook.task_cells})
+                for notebook in gb.find_assignment(ASSIGNMENT).notebooks}
+
+
+def check_record(record, cells):
+    """Raise UnsafeResult unless `record` is one that `read_record` gives for an assignment of `cells`
+    (record_cells): a timestamp, and for each of its notebooks finite numbers and flags for exactly its
+    graded cells and text for exactly its commented ones."""
+    import datetime
+    import math
+
     def number(value):
-        return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+        return value is None or isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
     try:
-        good = isinstance(record["notebooks"], dict) and all(
-            number(saved["late_submission_penalty"]) and isinstance(saved["flagged"], bool)
-            and all(number(score) and isinstance(manual, bool) for score, manual in saved["grades"].values())
-            and all(comment is None or isinstance(comment, str) for comment in saved["comments"].values())
-            for saved in record["notebooks"].values())
+        notebooks = record["notebooks"]
+        good = isinstance(record["timestamp"], (type(None), str, datetime.datetime)) and notebooks.keys() == cells.keys() \
+            and all(number(saved["late_submission_penalty"]) and isinstance(saved["flagged"], bool)
+                    and saved["grades"].keys() == cells[name][0] and saved["comments"].keys() == cells[name][1]
+                    and all(number(score) and isinstance(manual, bool) for score, manual in saved["grades"].values())
+                    and all(comment is None or isinstance(comment, str) for comment in saved["comments"].values())
+                    for name, saved in notebooks.items())
     except (KeyError, TypeError, ValueError, AttributeError):
         good = False
     if not good:
-        raise UnsafeResult("its gradebook record is not one that autograde writes")
+        raise UnsafeResult("its gradebook record is not one that autograde writes for this assignment")
 
 
 def recorded_students(db_url):
@@ -415,9 +436,12 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                     failures[student] = result["error"]
                 else:
                     try:
-                        store_result(course, db_url, student, result)
+                        left_out = store_result(course, db_url, student, result)
                         times[student] = result["seconds"]
-                    except UnsafeResult as refused:
+                        if left_out:
+                            say(f"{student}: left out of the result, as files neither handed in nor the assignment's: "
+                                + ", ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else ""))
+                    except (UnsafeResult, OSError) as refused:
                         failures[student] = f"its result was refused: {refused}"
             submit_more()
             left = (time.perf_counter() - started) / done * (len(todo) - done)

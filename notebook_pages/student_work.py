@@ -79,12 +79,11 @@ def _attachments_inlined(source, attachments):
     return re.sub(r"attachment:([^\s)\"'<>]+)", inline, source)
 
 
-def _replacement(mime, value):
-    what = NOT_SHOWN.get(mime, f"an output of type {mime}")
+def _replacement(what, value=None, runs=False):
     text = _text(value) if not isinstance(value, dict) else ""
     quoted = f":\n{text[:SNIPPET]}{'...' if len(text) > SNIPPET else ''}" if text else ""
-    return new_output("display_data", data={"text/plain": f"[Not shown on this page: {what}, which would run in "
-                                                         f"the reader's browser{quoted}]"})
+    why = "which would run in the reader's browser" if runs else "which this page does not show"
+    return new_output("display_data", data={"text/plain": f"[Not shown on this page: {what}, {why}{quoted}]"})
 
 
 def _display(output):
@@ -108,7 +107,7 @@ def _display(output):
             shown.setdefault("text/html", f'<img alt="SVG figure" src="data:image/svg+xml;base64,'
                                           f'{base64.b64encode(text.encode()).decode()}">')
         else:
-            replaced.append(_replacement(mime, value))
+            replaced.append(_replacement(NOT_SHOWN.get(mime, f"an output of type {mime}"), value, runs=mime in NOT_SHOWN))
     if html is not None:
         shown["text/html"] = html
     sizes = {mime: {key: value for key, value in (metadata.get(mime) or {}).items()
@@ -135,7 +134,7 @@ def _outputs(outputs):
         elif kind in ("display_data", "execute_result"):
             result.extend(_display(output))
         else:
-            result.append(_replacement(f"output {kind!r}", None))
+            result.append(_replacement(f"an output that is not a notebook's ({str(kind)[:40]!r})"))
     return result
 
 

@@ -19,7 +19,7 @@ from distributed import Client
 
 from kit_checks import assert_expected_scores
 from grading_engine.cluster import (UnsafeResult, checked_result_files, grade_class, graded_notebooks, read_record,
-                                    result_may_hold, store_result, to_grade)
+                                    record_cells, result_may_hold, store_result, to_grade)
 from course import ASSIGNMENT, ROOT
 from course.postgres import postgres_server
 from course.nbgrader_cli import user_environment
@@ -155,11 +155,15 @@ def member(name, content=b"", kind=tarfile.REGTYPE, link=""):
 
 @pytest.fixture
 def a_result(course):
-    """A worker's result as grade_submission returns it, for a student with a submission in `course`."""
+    """A worker's result as grade_submission returns it, for a student with a submission in `course`:
+    (student, the notebook's bytes, a record of the shape autograde writes for the course's assignment)."""
     student = "result-checks"
     submit(Sample(student, "solutions", notebooks={"part1_understanding"}), course)
     notebook = (course / "submitted" / student / ASSIGNMENT / "part1_understanding.ipynb").read_bytes()
-    record = {"timestamp": None, "notebooks": {}}
+    record = {"timestamp": None, "notebooks": {
+        name: {"late_submission_penalty": 0.0, "flagged": False, "grades": {g: (1.0, False) for g in sorted(grades)},
+               "comments": {c: None for c in sorted(comments)}}
+        for name, (grades, comments) in record_cells(f"sqlite:///{course / 'gradebook.db'}").items()}}
     yield student, notebook, record
     shutil.rmtree(course / "submitted" / student)
     shutil.rmtree(course / "autograded" / student, ignore_errors=True)
@@ -172,38 +176,65 @@ def a_result(course):
     ([("lab_utils.py", b"", tarfile.LNKTYPE, "../../gradebook.db")], "a link"),
     ([("zero", b"", tarfile.CHRTYPE, "")], "a device, FIFO or other special file"),
     ([("pipe", b"", tarfile.FIFOTYPE, "")], "a device, FIFO or other special file"),
-    ([("gradebook.db", b"x", tarfile.REGTYPE, "")], "neither the submission nor the assignment has"),
     ([("integrity.py", b"x" * 10**6, tarfile.REGTYPE, "")], "more than a result holds there"),
-    ([("part1_understanding.ipynb", b'{"cells": "<img src=x onerror=alert(1)>"}', tarfile.REGTYPE, "")], "not a valid notebook"),
+    ([("part1_understanding.ipynb", b'{"cells": "<img src=x onerror=alert(1)>"}', tarfile.REGTYPE, "")], "in the archive twice"),
     ([("part1_understanding.ipynb", b"", tarfile.DIRTYPE, ""), ("part1_understanding.ipynb/x", b"x", tarfile.REGTYPE, "")],
-     "a folder no autograded submission has"),
-], ids=["dot-dot", "absolute", "symlink", "hard-link", "device", "fifo", "unknown-file", "too-large", "invalid-notebook",
-        "folder-in-place-of-a-notebook"])
-def test_a_result_that_holds_what_no_result_may_is_refused_and_nothing_written(course, a_result, members, refused, tmp_path):
+     "in the archive twice"),
+], ids=["dot-dot", "absolute", "symlink", "hard-link", "device", "fifo", "too-large", "notebook-twice", "folder-over-a-notebook"])
+def test_a_result_that_holds_what_no_result_may_is_refused_and_nothing_written(course, a_result, members, refused):
     """Does the instructor's machine refuse a worker's result with `..`, an absolute path, a link, a
-    device or FIFO, a file no submission has, one too large, an invalid notebook, saying which member and
-    why, and write nothing of it (the good notebook beside the bad member included)?"""
+    device or FIFO, a file too large, a member twice (a later one would replace the checked one), saying
+    which member and why, and write nothing of it (the good notebook beside the bad member included)?"""
     student, notebook, record = a_result
     data = tar_of(member("part1_understanding.ipynb", notebook), *(member(*m) for m in members))
     with pytest.raises(UnsafeResult, match=refused):
         store_result(course, f"sqlite:///{course / 'gradebook.db'}", student,
                      {"student": student, "autograded": data, "record": record})
     assert not (course / "autograded" / student).exists(), "a refused result was partly written"
-    assert not (course / "autograded" / "escaped.txt").exists() and not Path("/tmp/absolute.txt").exists()
+    assert not (course / "autograded" / "escaped.txt").exists()
+
+
+def test_an_invalid_notebook_or_a_file_where_a_folder_goes_is_refused(course, a_result):
+    student, notebook, record = a_result
+    may_hold = {**result_may_hold(course, student), "notes": 10, "notes/a.txt": 10}
+    with pytest.raises(UnsafeResult, match="not a valid notebook"):
+        checked_result_files(tar_of(member("part1_understanding.ipynb", b'{"cells": "<img src=x onerror=alert(1)>"}')),
+                             may_hold, graded_notebooks(course))
+    with pytest.raises(UnsafeResult, match="'notes': a file where another member needs a folder"):
+        checked_result_files(tar_of(member("notes", b"x"), member("notes/a.txt", b"y")), may_hold, graded_notebooks(course))
+
+
+def test_a_well_formed_result_is_stored_and_what_no_one_handed_in_left_out(course, a_result):
+    """Is a well-formed result written (its files, with their owner's read and write, and its record, read
+    back the same), and a file that neither the submission nor the assignment has left out and named?"""
+    student, notebook, record = a_result
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    archive = tar_of(member("part1_understanding.ipynb", notebook), member("saved_model.keras", b"weights"))
+    left_out = store_result(course, db_url, student, {"student": student, "autograded": archive, "record": record})
+    graded = course / "autograded" / student / ASSIGNMENT
+    assert left_out == ["saved_model.keras"] and sorted(p.name for p in graded.iterdir()) == ["part1_understanding.ipynb"]
+    assert (graded / "part1_understanding.ipynb").read_bytes() == notebook
+    assert (graded / "part1_understanding.ipynb").stat().st_mode & 0o777 == 0o644
+    assert read_record(db_url, student) == record
 
 
 def test_a_result_for_another_student_or_with_a_forged_record_is_refused(course, a_result):
-    """A reply that names another student than the one sent, or a record autograde would not write,
-    is refused before anything is written; the same result, well formed, is stored."""
+    """A reply that names another student than the one sent, or a record autograde would not write (a
+    score that is text, one that is NaN, a notebook or a cell the assignment lacks), is refused before
+    anything is written."""
     student, notebook, record = a_result
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     good = {"student": student, "autograded": tar_of(member("part1_understanding.ipynb", notebook)), "record": record}
     with pytest.raises(UnsafeResult, match="not 'result-checks', whose submission was sent"):
         store_result(course, db_url, student, {**good, "student": "someone-else"})
-    forged = {"timestamp": None, "notebooks": {"part1_understanding": {"late_submission_penalty": 0, "flagged": False,
-                                                                       "grades": {"q1": ("2", True)}, "comments": {}}}}
+    part1 = record["notebooks"]["part1_understanding"]
+    cell = next(iter(part1["grades"]))
+    for forged in [{**part1, "grades": {**part1["grades"], cell: ("2", False)}},
+                   {**part1, "grades": {**part1["grades"], cell: (float("nan"), False)}},
+                   {**part1, "grades": {**part1["grades"], "no_such_cell": (1.0, False)}}]:
+        with pytest.raises(UnsafeResult, match="not one that autograde writes"):
+            store_result(course, db_url, student, {**good, "record": {**record, "notebooks": {**record["notebooks"],
+                                                                                            "part1_understanding": forged}}})
     with pytest.raises(UnsafeResult, match="not one that autograde writes"):
-        store_result(course, db_url, student, {**good, "record": forged})
+        store_result(course, db_url, student, {**good, "record": {"timestamp": None, "notebooks": {}}})
     assert not (course / "autograded" / student).exists()
-    checked = checked_result_files(good["autograded"], result_may_hold(course, student), graded_notebooks(course))
-    assert checked["part1_understanding.ipynb"][0] == notebook

@@ -36,7 +36,7 @@ def test_what_would_run_is_named_and_quoted_as_text():
     assert [o.data.get("text/plain", "") for o in outputs] == [
         f"[Not shown on this page: JavaScript, which would run in the reader's browser:\n{javascript}]",
         "<Javascript object>",
-        "[Not shown on this page: an output of type application/x-unknown, which would run in the reader's browser:\n?]"]
+        "[Not shown on this page: an output of type application/x-unknown, which this page does not show:\n?]"]
     assert safe_copy(nb).cells[0].metadata == {}, "a grade id that is HTML, or tags, reached the page"
 
 
