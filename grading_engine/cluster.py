@@ -271,16 +271,17 @@ def checked_result_files(data, may_hold, notebooks):
     return files, left_out
 
 
-def store_result(course, db_url, student, result):
+def store_result(course, db_url, student, result, cells=None):
     """Write a worker's result for `student` (whom the instructor's machine sent it) into the course:
     the autograded folder, then the gradebook's record (what a run started again checks for, so written
     last), once the whole of it has passed the checks. Raise UnsafeResult, and write nothing, for a reply
     about another student, an archive that `checked_result_files` refuses, or a record that is not one
-    autograde writes for this gradebook's assignment. Return the files left out."""
+    autograde writes for this gradebook's assignment (`cells`: its record_cells, read once per run by
+    the caller that stores many). Return the files left out."""
     if result.get("student") != student:
         raise UnsafeResult(f"the result names {result.get('student')!r}, not {student!r}, whose submission was sent")
     files, left_out = checked_result_files(result["autograded"], result_may_hold(course, student), graded_notebooks(course))
-    check_record(result.get("record"), record_cells(db_url))
+    check_record(result.get("record"), cells or record_cells(db_url))
     folder = course / "autograded" / student / ASSIGNMENT
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -400,6 +401,7 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
     times, failures = {}, {}
     if not todo:
         return times
+    cells = record_cells(db_url)  # (what every record must hold: read once, not per result)
     with start_client(scheduler, workers, dashboard) as client:
         say(f"Dask dashboard: {client.dashboard_link}")
         client.wait_for_workers(1)
@@ -436,7 +438,7 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                     failures[student] = result["error"]
                 else:
                     try:
-                        left_out = store_result(course, db_url, student, result)
+                        left_out = store_result(course, db_url, student, result, cells)
                         times[student] = result["seconds"]
                         if left_out:
                             say(f"{student}: left out of the result, as files neither handed in nor the assignment's: "
