@@ -51,21 +51,26 @@ def ran(page, requests, origin):
             "requests elsewhere": [url for url in requests if not url.startswith((origin, "data:"))]}
 
 
-def assert_data_only(page, requests, origin, region="body"):
-    """Nothing ran, nothing called out, and the student's region of the page holds no element or attribute
-    that runs or sends (each checked in the DOM, beyond the markers)."""
+# Where a page shows what the student wrote or printed: cells' text, code and outputs (nbgrader's score
+# boxes and comment fields, which its script styles, sit outside them)
+STUDENTS_PART = [".text_cell_render", ".input_area", ".output_area"]
+
+
+def assert_data_only(page, requests, origin, region):
+    """Nothing ran, nothing called out, and the student's part of `region` holds no element or attribute
+    that runs, sends or restyles (each checked in the DOM, beyond the markers): links only to the web, a
+    mail address or an anchor, sources only data: URLs."""
     outcome = ran(page, requests, origin)
     assert not any(outcome.values()), f"a student's payload ran on {page.url}: {outcome}"
-    # (in the student's part of the page nothing is the page's own but the Formgrader's inputs and their
-    # one styled span; links only to the web, a mail address or an anchor, sources only data: URLs)
-    live = page.evaluate("""region => Array.from(document.querySelectorAll(region + ' *')).filter(e =>
+    parts = [f"{region} {part} *" for part in STUDENTS_PART] if region != "#answer" else ["#answer *"]
+    live = page.evaluate("""parts => Array.from(document.querySelectorAll(parts.join(', '))).filter(e =>
         ['SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'FORM', 'BASE', 'META', 'STYLE', 'LINK', 'svg'].includes(e.tagName) ||
-        Array.from(e.attributes).some(a => a.name.startsWith('on') ||
-          a.name === 'style' && !['INPUT', 'TEXTAREA'].includes(e.tagName) && a.value !== 'margin-left: 1em;' ||
+        Array.from(e.attributes).some(a => a.name.startsWith('on') || a.name === 'style' ||
           ['src', 'srcset', 'poster', 'action', 'formaction', 'xlink:href', 'background'].includes(a.name) && !a.value.startsWith('data:') ||
           a.name === 'href' && !/^(https?:|mailto:|#)/i.test(a.value))
-      ).map(e => e.outerHTML.slice(0, 120))""", region)
-    assert not live, f"elements that could run or send, in {region} of {page.url}: {live}"
+      ).map(e => e.outerHTML.slice(0, 120))""", parts)
+    assert page.locator(", ".join(parts)).count() > 20, f"the student's part of {page.url} was not found: the check would prove nothing"
+    assert not live, f"elements that could run or send, in the student's part of {page.url}: {live}"
 
 
 def assert_visible(page, region):

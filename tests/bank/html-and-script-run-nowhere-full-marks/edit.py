@@ -18,6 +18,8 @@ display(HTML("""<table class="payloads"><tr><th>initializer</th><th>variance</th
 <script>{MARK.format('html-output-script')}</script>
 <iframe src="javascript:{MARK.format('html-output-iframe')}"></iframe>
 <object data="data:text/html,<script>{MARK.format('html-output-object')}</script>"></object>
+<a href="data:text/html,<script>{MARK.format('html-output-data-link')}</script>">a data: link</a>
+<a href="/api/contents">a link into the grader's server</a>
 <div class="nbgrader_cell panel panel-primary">a fake score box</div>"""))
 display(Javascript("{MARK.format('javascript-output')}"))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20" onload="{MARK.format('svg-output')}">'
