@@ -9,9 +9,9 @@
   kernels are forked from a process that has imported Keras already (`grading_engine/preloaded_kernels.py`),
   in a bubblewrap sandbox (`grading_engine/sandbox.py`; `sandbox=False` turns it off).
   A kernel that dies while starting (a port race between workers, or a process that the last
-  kernel's code left holding its ports) is started again on new ports. Test cells and the
-  instructor's locked cells run through the kernel's trusted runner, and a test earns its points
-  only with the runner's proof that its own code ran to its end (grading_engine/cell_proofs.py).
+  kernel's code left holding its ports) is started again on new ports. Test cells run in the verifier
+  (grading_engine/verifier/), a process of the grader's where no student code runs, which asks the
+  kernel for the notebook's names and calls its functions, with data crossing, never code.
 - `RestoreInstructorCells`: puts back the instructor's locked code cells that a submission deleted.
 - `ForgetDuplicateIds`: after nbgrader's `DeduplicateIds` empties the metadata of a duplicated cell
   (JupyterLab's split cell and copy-paste both duplicate it), drop that empty metadata. Left in
@@ -25,15 +25,19 @@
 """
 import ast
 import atexit
+import base64
 import copy
-import marshal
+import json
 import os
 import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
+from time import monotonic
 
 import nbformat
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool
@@ -43,8 +47,9 @@ from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocess
 from nbgrader.utils import is_grade, is_solution
 
 from course.questions import written_questions
-from grading_engine import cell_proofs
 from grading_engine.preloaded_kernels import GradingKernelManager, PreloadedKernelManager, SandboxedKernelManager
+from grading_engine.verifier import protocol
+from grading_engine.verifier.client import VerifierError, plan, verifier_for
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
@@ -54,6 +59,9 @@ CELL_TIMED_OUT = ("CellTimedOut", "this cell did not finish in time and the kern
 # Sent to a submission's kernel before each of its notebooks but the first (see grading_engine/grading_kernel.py),
 # with the folder to restore the submission's files from, in a sandbox (what the last notebook's code changed)
 RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks({files_from!r})'
+# Sent to the kernel for each of the verifier's questions (grading_engine/grading_kernel.py answers)
+AGENT_CODE = '__import__("sys").modules["_grading_kernel"].answer({request!r})'
+INTERRUPT_GRACE = 10  # seconds a kernel has to stop after an interrupt
 HIDDEN_TESTS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
 # Put before the outputs of a test's hidden part: graders see where they begin, feedback leaves them out
 HIDDEN_OUTPUTS_MIME = "application/vnd.weight-init.hidden-test-outputs+json"
@@ -92,9 +100,8 @@ def split_hidden_tests(source):
     return segments
 
 
-def trusted_role(cell):
-    """"test" for an autograded test cell, "instructor" for a locked code cell of the instructor's, else None:
-    the cells the grader runs through the kernel's trusted runner."""
+def cell_role(cell):
+    """"test" for an autograded test cell, "instructor" for a locked code cell of the instructor's, else None."""
     if cell.cell_type != "code" or "nbgrader" not in cell.metadata:
         return None
     if is_grade(cell) and not is_solution(cell):
@@ -135,11 +142,12 @@ class RestartingExecute(Execute):
         "kernels run with the grader's permissions, which lets a submission read the solutions or change "
         "the gradebook; only for trusted code.")).tag(config=True)
 
-    trusted_runner = Bool(True, help=(
-        "Run test cells and the instructor's locked cells through the grading kernel's trusted runner, and give a "
-        "test its points only with the runner's proof that its own code ran to its end, unchanged "
-        "(grading_engine/cell_proofs.py). False: cells run as nbgrader runs them, which code in any notebook can "
-        "fool; for measurements only.")).tag(config=True)
+    verifier = Bool(True, help=(
+        "Run every test cell in the verifier, a process of the grader's in which no student code runs "
+        "(grading_engine/verifier/): the student's names reach the tests as data, and the tests' verdicts never "
+        "depend on the student's process telling the truth. False: tests run in the student's kernel, as "
+        "nbgrader runs them, where code in any notebook can fool them; for measurements and the kit's own "
+        "checks only.")).tag(config=True)
 
     # (exporter, folder, kernel manager) of the submission being graded. nbgrader makes a new
     # preprocessor for every notebook, so the kernel they share lives on the class; a new exporter
@@ -160,8 +168,13 @@ class RestartingExecute(Execute):
             self.kernel_manager_class = GradingKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
-        self._killers, self._restarts, self._reset_first, self._untrusted = set(), 0, False, None
+        self._killers, self._restarts, self._reset_first, self._replaying = set(), 0, False, False
         self._folder = os.path.abspath(resources["metadata"]["path"])
+        self._plan, self._verifier_cells = None, []
+        source = source_notebook(self, resources) if self.verifier and "nbgrader" in resources else None
+        if source and os.path.exists(source):
+            self._plan, self._helpers = plan(source), Path(source).parent
+            self._start_verifier()
         self._notebooks_from = self._submitted_folder(resources)
         if km is None and self.one_kernel_per_submission:
             km = self._submission_kernel(self._folder)
@@ -262,59 +275,106 @@ class RestartingExecute(Execute):
         return cell, resources
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        role = trusted_role(cell) if self.trusted_runner else None
-        if role is None:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        return await self._execute_trusted(cell, cell_index, role)
-
-    async def _execute_trusted(self, cell, cell_index, role):
-        """Run a test or instructor cell through the kernel's trusted runner, segment by segment (a
-        hidden test's as bytecode), and check the runner's proof of each (grading_engine/cell_proofs.py).
-        A test without the proof of a completed run gets an error first in its outputs, and so no
-        points; a test after an instructor cell whose run is not proven, too."""
-        key = getattr(self.km, "grading_key", None)
-        grade_id = cell.metadata.nbgrader.get("grade_id", f"cell {cell_index}")
-        segments = split_hidden_tests(cell.source) if role == "test" else [Segment(False, 1, cell.source)]
-        source, outputs, outcome = cell.source, [], None
-        try:
-            for number, segment in enumerate(segments):
-                if segment.hidden:
-                    padded = "\n" * (segment.first_line - 1) + segment.text
-                    form, payload = "code", marshal.dumps(compile(padded, f"<hidden tests of {grade_id}>", "exec",
-                                                                  dont_inherit=True, optimize=0))
-                else:
-                    form, payload = "source", segment.text.encode()
-                nonce = secrets.token_hex(16)
-                cell.source = cell_proofs.request_code({
-                    "kind": role, "cell": grade_id, "segment": number, "nonce": nonce, "form": form,
-                    "payload": payload, "filename": f"<{role} {grade_id}>",
-                    "first_line": segment.first_line})
-                await super().async_execute_cell(cell, cell_index, store_history=number == 0)
-                answers = [o.data[cell_proofs.PROOF_MIME] for o in cell.outputs if cell_proofs.PROOF_MIME in o.get("data", {})]
-                outputs += [NotebookNode(HIDDEN_OUTPUTS)] if segment.hidden else []
-                outputs += [o for o in cell.outputs if cell_proofs.PROOF_MIME not in o.get("data", {})]
-                outcome = cell_proofs.verified_outcome(key, nonce, cell_proofs.digest(payload), answers) if key else None
-                if outcome != cell_proofs.COMPLETED:
-                    break
-        finally:
-            cell.source = source
-        if role == "test":
-            # nbgrader gives partial credit, or full marks if it is no number, for an execute_result output
-            # before an error: the kit's tests have none, and a student's code must not add one
-            outputs = [as_display_data(o) if o.output_type == "execute_result" else o for o in outputs]
-            if self._untrusted:
-                outputs.insert(0, error_output("UnverifiedTest", self._untrusted))
-            elif outcome is None:
-                outputs.insert(0, error_output("UnverifiedTest", (
-                    "the grading kernel gave no proof that this test's own code ran to its end, unchanged: code in "
-                    "the notebook changed how cells run or report, so this test gets no points")))
-            elif outcome == cell_proofs.RAISED and not any(o.output_type == "error" for o in outputs):
-                outputs.insert(0, error_output("TestFailed", "this test raised an error, which code in the notebook kept from being shown"))
-        elif outcome is None and self._untrusted is None:
-            self._untrusted = (f"the instructor's cell `{grade_id}` before this test did not run unchanged in the "
-                               "grading kernel (code in the notebook changed how cells run), so this test gets no points")
-        cell.outputs = outputs
+        role, grade_id = cell_role(cell), cell.metadata.get("nbgrader", {}).get("grade_id")
+        if self._plan is not None and role == "test" and grade_id in self._plan.tests:
+            return await self._run_test(cell, grade_id)
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._plan is not None and role == "instructor" and grade_id in self._plan.instructor and not self._replaying:
+            # the verifier's own copy of what the tests rely on, from source/ (the kernel's outputs are the ones shown)
+            self._verifier_cells.append((f"<instructor cell {grade_id}>", self._plan.instructor[grade_id]))
+            await self._in_verifier(*self._verifier_cells[-1])
         return cell
+
+    async def _run_test(self, cell, grade_id):
+        """Run test `grade_id`, from source/, in the verifier, its segments in order; its outputs are the
+        verifier's, with what the student's code printed while the test called it."""
+        segments = split_hidden_tests(self._plan.tests[grade_id])
+        done, trouble = await self._in_verifier(f"<test {grade_id}>", self._plan.tests[grade_id], segments)
+        outputs = []
+        for segment in done["segments"]:
+            outputs += [NotebookNode(copy.deepcopy(HIDDEN_OUTPUTS))] if segment["hidden"] else []
+            outputs += [nbformat.from_dict(output) for output in segment["outputs"]]
+        # nbgrader gives partial credit, or full marks if it is no number, for an execute_result output before
+        # an error: the kit's tests have none, and a student's code must not add one
+        cell.outputs = [as_display_data(o) if o.output_type == "execute_result" else o for o in outputs]
+        if trouble is not None:  # the kernel died or hung while the test called it: restart it (preprocess_cell)
+            raise trouble
+        return cell
+
+    def _start_verifier(self):
+        """This grading process's verifier, with a new namespace for this notebook, and the instructor cells
+        of this notebook that it has run so far (after a verifier that stopped)."""
+        self._verifier = verifier_for(self._helpers, self.sandbox)
+        self._verifier.send({"op": "notebook"})
+        self._verifier.receive()
+
+    async def _in_verifier(self, filename, source, segments=None):
+        """Run `source` (or its `segments`) in the verifier, answering its questions from the kernel until it is
+        done. Returns its answer, and the error to raise for a kernel that died or hung meanwhile, if any."""
+        segments = [{"text": s.text, "first_line": s.first_line, "hidden": s.hidden}
+                    for s in (segments or [Segment(False, 1, source)])]
+        trouble = None
+        try:
+            self._verifier.send({"op": "run", "filename": filename, "segments": segments})
+            while True:
+                message = self._verifier.receive()
+                if message.get("op") == "done":
+                    return message, trouble
+                if trouble is not None:
+                    self._verifier.send({"failed": "the kernel is being restarted", "outputs": []})
+                    continue
+                try:
+                    reply, outputs = await self._ask_kernel(message)
+                    self._verifier.send({"reply": reply, "outputs": outputs})
+                except KernelTrouble as problem:
+                    trouble = problem.error
+                    self._verifier.send({"failed": problem.message, "outputs": problem.outputs})
+        except VerifierError as error:
+            self.log.error("The verifier stopped; starting a new one: %s", error)
+            self._start_verifier()
+            for earlier in self._verifier_cells[:-1] if filename.startswith("<instructor") else self._verifier_cells:
+                await self._in_verifier(*earlier)
+            failed = [{"output_type": "error", "ename": "VerifierError", "evalue": str(error), "traceback": [str(error)]}]
+            return {"op": "done", "ok": False, "segments": [{"hidden": False, "outputs": failed}]}, trouble
+
+    async def _ask_kernel(self, question):
+        """Ask the kernel the verifier's `question` (a name's value, or a call); return its reply, checked to be
+        the one answer to this question and under the size limit, and what the kernel printed meanwhile."""
+        request = {**question, "id": secrets.token_hex(16)}
+        code = AGENT_CODE.format(request=base64.b64encode(json.dumps(request).encode()).decode())
+        msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False)
+        outputs, replies, deadline, interrupted = [], [], monotonic() + (self.timeout or 120), False
+        while True:
+            try:
+                message = await ensure_async(self.kc.get_iopub_msg(timeout=1))
+            except Empty:
+                if not await ensure_async(self.kc.is_alive()):
+                    raise KernelTrouble(DeadKernelError("Kernel died"), "the kernel died while answering", outputs) from None
+                if monotonic() > deadline and interrupted:
+                    raise KernelTrouble(CellTimeoutError("the kernel did not answer the interrupt"),
+                                        "it did not finish, and the kernel did not answer the interrupt", outputs) from None
+                if monotonic() > deadline:
+                    await ensure_async(self.km.interrupt_kernel())
+                    interrupted, deadline = True, monotonic() + INTERRUPT_GRACE
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                break
+            if kind == "display_data" and protocol.REPLY_MIME in content.get("data", {}):
+                replies.append(content["data"][protocol.REPLY_MIME])
+            elif kind in ("stream", "display_data", "execute_result", "error"):
+                output = nbformat.v4.output_from_msg(message)
+                outputs.append(as_display_data(output) if kind == "execute_result" else output)
+        if interrupted:
+            raise KernelTrouble(None, f"it did not finish within {self.timeout} s, and was interrupted", outputs)
+        mine = [reply for reply in replies if isinstance(reply, dict) and reply.get("id") == request["id"]]
+        if len(mine) != 1:
+            raise KernelTrouble(None, "the kernel gave no answer" if not mine else "the kernel gave more than one answer", outputs)
+        if len(json.dumps(mine[0])) > protocol.MAX_REPLY:
+            raise KernelTrouble(None, f"its answer was over {protocol.MAX_REPLY // 2**20} MiB, the most the grader takes", outputs)
+        return mine[0], outputs
 
     execute_cell = run_sync(async_execute_cell)  # (nbclient binds its own async_execute_cell in this name)
 
@@ -332,6 +392,13 @@ class RestartingExecute(Execute):
 
     def _restart_and_replay(self, index):
         self._restart_kernel()
+        self._replaying = True  # (the verifier has the instructor's cells already)
+        try:
+            self._replay(index)
+        finally:
+            self._replaying = False
+
+    def _replay(self, index):
         # Rebuild the state later cells need: every earlier code cell but tests and the cells that killed it
         for earlier in range(index):
             cell = self.nb.cells[earlier]
@@ -341,10 +408,20 @@ class RestartingExecute(Execute):
                 self.execute_cell(copy.deepcopy(cell), earlier, store_history=False)
             except DeadKernelError:
                 self._count_restart(earlier)
-                return self._restart_and_replay(index)
+                self._restart_kernel()
+                return self._replay(index)
 
 
 atexit.register(RestartingExecute.shut_down_kernel)  # the last submission's kernel
+
+
+class KernelTrouble(Exception):
+    """The kernel could not answer the verifier: `message` for the test, and `error` (a dead or hung kernel)
+    to raise once the test is done, so that the kernel is restarted."""
+
+    def __init__(self, error, message, outputs):
+        super().__init__(message)
+        self.error, self.message, self.outputs = error, message, outputs
 
 
 class ForgetDuplicateIds(NbGraderPreprocessor):
@@ -380,7 +457,7 @@ class RestoreInstructorCells(NbGraderPreprocessor):
 
         for position, cell in enumerate(source_cells):
             present = [grade_id(c) for c in nb.cells]
-            if trusted_role(cell) != "instructor" or grade_id(cell) in present:
+            if cell_role(cell) != "instructor" or grade_id(cell) in present:
                 continue
             earlier = [grade_id(c) for c in source_cells[:position] if grade_id(c) in present]
             index = present.index(earlier[-1]) + 1 if earlier else 0

@@ -209,6 +209,26 @@ class Sandbox:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def verifier_command(argv, python, helpers):
+    """bubblewrap's command line that runs the verifier (grading_engine/verifier/) in a sandbox of its own:
+    read-only /usr, its Python environment, this package, the assignment's helper modules (the `*.py` of
+    folder `helpers`, nothing else of source/) and the shipped data; a private /tmp; no network. Nothing
+    of any submission, which the verifier only ever sees as data."""
+    args = ["bwrap", *_namespaces(), "--chdir", "/tmp", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
+            "--perms", "0755", "--dir", "/etc"]
+    for path in ETC:
+        args += ["--ro-bind-try", path, path]
+    args += ["--size", str(DISK), "--tmpfs", "/tmp"]
+    for path in sorted(set(_python_folders(python) + [str(ENGINE)] + shipped_data())):
+        if not path.startswith("/usr/"):
+            args += Sandbox._parents(path) + ["--ro-bind", path, path]
+    args += Sandbox._parents(helpers) + ["--perms", "0755", "--dir", str(helpers)]
+    for module in sorted(Path(helpers).glob("*.py")):
+        args += ["--ro-bind", str(module), str(module)]
+    return args + ["--", *argv]
+
+
 def stop(process):
     """End a sandbox: its bubblewrap process is pid 1's parent; with it, every process inside goes."""
     if process.poll() is None:
