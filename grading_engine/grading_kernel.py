@@ -124,20 +124,24 @@ def _verifier_agent(shell, this_file):
         reply = {"id": request["id"]}
         try:
             if request["op"] == "get":
-                if request["name"] in user_ns:
-                    reply["value"] = protocol.encode(user_ns[request["name"]], handle_for)
-                else:
+                if request["name"] not in user_ns:
                     reply["missing"] = True
+                    return publish({protocol.REPLY_MIME: reply})
+                value, models = user_ns[request["name"]], []
             else:
                 function = resolve("handle", request["handle"])
                 args, kwargs = protocol.decode(request["args"], resolve), protocol.decode(request["kwargs"], resolve)
                 models = protocol.models_in((args, kwargs))
-                reply["value"] = protocol.encode(function(*args, **kwargs), handle_for)
-                reply["updated"] = [[protocol.array_text(w) for w in model.get_weights()] for model in models]
+                value = function(*args, **kwargs)
         except (Exception, SystemExit) as error:  # noqa: BLE001  (the student's error is the answer)
-            reply = {"id": request["id"], "error": f"{type(error).__name__}: {str(error)[:2000]}"}
+            return publish({protocol.REPLY_MIME: {"id": request["id"], "raised": f"{type(error).__name__}: {str(error)[:2000]}"}})
+        try:
+            reply["value"] = protocol.encode(value, handle_for)
+            reply["updated"] = [[protocol.array_text(w) for w in model.get_weights()] for model in models]
+        except (Exception, SystemExit) as error:  # noqa: BLE001
+            reply = {"id": request["id"], "unsendable": f"{type(error).__name__}: {str(error)[:2000]}"}
         if len(json.dumps(reply)) > protocol.MAX_REPLY:
-            reply = {"id": request["id"], "error": f"a result over {protocol.MAX_REPLY // 2**20} MiB, the most the grader takes"}
+            reply = {"id": request["id"], "unsendable": f"a result over {protocol.MAX_REPLY // 2**20} MiB, the most the grader takes"}
         publish({protocol.REPLY_MIME: reply})
 
     return types.SimpleNamespace(answer=answer, forget=handles.clear)

@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import json
 import os
-import secrets
 import select
 import signal
 import subprocess
@@ -35,7 +34,6 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from grading_engine.cell_proofs import KEY_SUFFIX
 from grading_engine.sandbox import Sandbox, kernel_environment, stop
 
 ZYGOTE = Path(__file__).with_name("kernel_zygote.py")
@@ -199,41 +197,8 @@ def _is_python_kernel(cmd):
     return len(cmd) > 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]
 
 
-class GradingProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, which also gives each kernel it starts a grading key
-    (grading_engine/cell_proofs.py): a new one in a file beside the connection file, written just before
-    the kernel starts (after any sandbox reset) and kept by its kernel manager as `grading_key`."""
-
-    def _key_file(self):
-        return os.path.splitext(self.parent.connection_file)[0] + KEY_SUFFIX
-
-    def write_grading_key(self, uid=None):
-        km = self.parent
-        km.grading_key = secrets.token_bytes(32)
-        path = self._key_file()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        # (never through a link: in a sandbox, the folder is one that kernels can write)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(km.grading_key)
-        if uid is not None:  # a kernel of a user of its own must read it, and remove it
-            os.chown(path, uid, uid)
-
-    async def launch_kernel(self, cmd, **kwargs):
-        self.write_grading_key()
-        return await super().launch_kernel(cmd, **kwargs)
-
-    async def cleanup(self, restart=False):
-        # A kernel removes its key once read; one that died first (or never read it) leaves it behind
-        if self.parent.connection_file:
-            with contextlib.suppress(OSError):
-                os.unlink(self._key_file())
-        await super().cleanup(restart)
-
-
-class ForkingProvisioner(GradingProvisioner):
-    """The grading provisioner, but Python kernels come from the zygote; for a kernel manager with
+class ForkingProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, but Python kernels come from the zygote; for a kernel manager with
     `sandboxed` set, a zygote in a sandbox (grading_engine/sandbox.py), reset before every kernel."""
 
     _zygote = None  # the sandboxed zygote this kernel comes from
@@ -281,7 +246,6 @@ class ForkingProvisioner(GradingProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
         env = dict(kwargs.get("env") or os.environ)
-        self.write_grading_key(self._zygote.sandbox.uid if self._zygote is not None else None)
         if self._zygote is not None:  # sandboxed: never the usual way, which would run outside it
             pid = self._zygote.fork(cmd[3:], cwd, kernel_environment(env, cmd[0]))
         else:
@@ -290,7 +254,7 @@ class ForkingProvisioner(GradingProvisioner):
             except (OSError, ZygoteError) as error:
                 self.log.warning("Starting the kernel the usual way: %s", error)
                 stop_zygote()
-                return await super().launch_kernel(cmd, **kwargs)  # (with a new key)
+                return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedKernel(pid)
         self.pid = self.pgid = pid  # the kernel leads its own session
         self.cwd = cwd
@@ -298,12 +262,11 @@ class ForkingProvisioner(GradingProvisioner):
 
 
 class GradingKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with a grading key for every kernel it starts (`grading_key`),
-    and the folder whose notebooks a sandboxed kernel finds beside it (`notebooks_from`)."""
+    """jupyter_client's kernel manager, with the folder whose notebooks a sandboxed kernel finds beside it
+    (`notebooks_from`)."""
 
-    provisioner_class = GradingProvisioner
+    provisioner_class = LocalProvisioner
     sandboxed = False
-    grading_key = None
     notebooks_from = None
 
     async def _async_pre_start_kernel(self, **kw):

@@ -65,25 +65,33 @@ def _tree(source):
         return ast.Module(body=[], type_ignores=[])
 
 
-def bound_names(source):
-    """The names a cell binds anywhere (assignments, definitions, imports, loop and `with` targets)."""
+def bound_names(source, anywhere=False):
+    """The names a cell binds at its top level (assignments, definitions, imports, loop and `with` targets,
+    also inside its `if`, `for` and `try` blocks); with `anywhere`, inside its functions too."""
     names = set()
-    for node in ast.walk(_tree(source)):
+
+    def visit(node):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.arg) and anywhere:
+            names.add(node.arg)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if not anywhere:
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(_tree(source))
     return names
 
 
 def read_names(source):
-    """The names a cell reads that it never binds itself (anywhere in it, its functions' arguments included)."""
-    tree = _tree(source)
-    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    arguments = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    return read - bound_names(source) - arguments
+    """The names a cell reads that it never binds itself (anywhere in it)."""
+    read = {node.id for node in ast.walk(_tree(source)) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return read - bound_names(source, anywhere=True)
 
 
 class Verifier:

@@ -127,8 +127,10 @@ class Verifier:
         reply = answer.get("reply")
         if type(reply) is not dict:
             raise StudentCodeError(f"{name}: the kernel's reply is not data")
-        if "error" in reply:
-            raise StudentCodeError(f"{name} raised {str(reply['error'])[:2000]}")
+        if "raised" in reply:
+            raise StudentCodeError(f"{name} raised {str(reply['raised'])[:2000]}")
+        if "unsendable" in reply:
+            raise StudentCodeError(f"{name} returned what the kernel could not send as data ({str(reply['unsendable'])[:2000]})")
         return reply
 
     def value(self, reply, name):
