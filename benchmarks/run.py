@@ -6,8 +6,9 @@
 2. Autograding one complete submission (all notebooks, kernel starts included), in three grading
    processes that take turns, one submission each per round: kernels forked from a preloaded zygote
    in the sandbox (the kit's way), the same without the sandbox, and kernels started afresh; and as
-   one `nbgrader autograde` command, alternating: the kit's way, the same with the trusted runner off
-   (grading_engine/cell_proofs.py), and nbgrader's kernel per notebook.
+   one `nbgrader autograde` command, alternating: the kit's way, the same with the tests run in the
+   kernel instead of the verifier (grading_engine/verifier/), and nbgrader's kernel per notebook; the
+   verifier's crossings (questions to the kernel, bytes, seconds) and its peak memory.
 3. Class throughput on the same 20 submissions: `grading_engine.cluster` on a LocalCluster of 1 and
    of 2 workers, and the process pool it replaced (`benchmarks/pool_autograde.py`) with 2.
 4. Peak memory of a worker's largest process.
@@ -53,6 +54,8 @@ WAYS = {"kernels forked from a preloaded zygote in the sandbox (the kit's defaul
         "kernels started afresh, without the sandbox (preload_kernels=False)":
             ("--RestartingExecute.sandbox=False", "--RestartingExecute.preload_kernels=False")}
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
+# RestartingExecute's line for each notebook graded with the verifier
+VERIFIER_LINE = re.compile(r"Verifier: (\d+) questions to the kernel, (\d+) bytes, ([\d.]+) s; its peak memory (\d+) bytes")
 KIT_ACCURACY = re.compile(r"^(Zeros|RandomNormal\(0, 0\.05\)|GlorotNormal|HeNormal)\s+[\d.]+\s+([\d.]+)$", re.MULTILINE)
 
 
@@ -133,23 +136,30 @@ def section_2(course, rounds=6):
     print(f"   preloaded kernels: {statistics.median(afresh) / statistics.median(unsandboxed):.2f}x "
           "faster than kernels started afresh")
     # One `nbgrader autograde` command, nbgrader's start-up included, alternating: the kit's way (one
-    # kernel per submission, tests run by the trusted runner), the same with the runner off, and
+    # kernel per submission, tests in the verifier), the same with the tests in the kernel, and
     # nbgrader's kernel per notebook
     ways = {"the kit's way": [],
-            "the same, trusted runner off": ["--RestartingExecute.trusted_runner=False"],
+            "the same, tests in the kernel (verifier off)": ["--RestartingExecute.verifier=False"],
             "a kernel per notebook": ["--RestartingExecute.one_kernel_per_submission=False"]}
-    commands = {way: [] for way in ways}
+    commands, crossings = {way: [] for way in ways}, []
     for _ in range(4):
         for way, options in ways.items():
             started = time.perf_counter()
-            nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course)
+            log = nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course).stderr
             commands[way].append(time.perf_counter() - started)
+            if not options:
+                crossings.append([[float(n) for n in line] for line in VERIFIER_LINE.findall(log)])
     for way, way_times in commands.items():
         print(f"   `nbgrader autograde --student`, {way}, median of 4: {median_and_all(way_times)}")
     kit, untrusted, per_notebook = (statistics.median(way_times) for way_times in commands.values())
     print(f"   one kernel per submission: {per_notebook / kit:.2f}x faster than a kernel per notebook")
-    print(f"   the trusted runner (proofs for every test, instructor cells restored): {kit / untrusted - 1:+.1%} "
+    print(f"   the verifier (tests in a process of their own, the student's names as data): {kit / untrusted - 1:+.1%} "
           "time per submission")
+    notebooks = crossings[-1]  # (the same every round: the same questions)
+    questions, sent = sum(n[0] for n in notebooks), sum(n[1] for n in notebooks)
+    print(f"   its crossings: {questions:.0f} questions to the kernel a submission, {sent / max(questions, 1) / 1024:.0f} KiB "
+          f"each on average, {statistics.median(sum(n[2] for n in r) for r in crossings):.2f} s a submission in all "
+          f"(median of 4); the verifier's peak memory {max(n[3] for n in notebooks) / 2**20:.0f} MiB")
     return statistics.median(sandboxed), kept
 
 

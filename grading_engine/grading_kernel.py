@@ -134,7 +134,7 @@ def _verifier_agent(shell, this_file):
                 models = protocol.models_in((args, kwargs))
                 value = function(*args, **kwargs)
         except (Exception, SystemExit) as error:  # noqa: BLE001  (the student's error is the answer)
-            return publish({protocol.REPLY_MIME: {"id": request["id"], "raised": f"{type(error).__name__}: {str(error)[:2000]}"}})
+            return publish({protocol.REPLY_MIME: {"id": request["id"], "raised": type(error).__name__, "message": str(error)[:2000]}})
         try:
             reply["value"] = protocol.encode(value, handle_for)
             reply["updated"] = [[protocol.array_text(w) for w in model.get_weights()] for model in models]

@@ -23,7 +23,7 @@ BANK = {entry.name: entry for entry in read_manifest(ROOT / "tests" / "bank", "e
 # Bank entries that fool nbgrader's own way of running tests in the student's kernel, each alone
 TRICKS = ["blank-with-input-transformer-scores-nothing", "blank-with-ast-transformer-scores-nothing",
           "blank-with-run-cell-replaced-scores-nothing", "blank-with-result-before-every-error-scores-nothing",
-          "blank-with-replies-faked-scores-nothing", "integrity-module-faked-with-numpy-patched-fails-part2",
+          "blank-with-replies-faked-scores-nothing", "integrity-module-faked-with-numpy-patched-fails-xavier",
           "numpy-name-rebound-fails-xavier", "test-helper-redefined-fails-normal-inits",
           "setup-cell-deleted-and-faked-fails-xavier"]
 TEST = '''\

@@ -24,6 +24,7 @@ import builtins
 import io
 import linecache
 import os
+import resource
 import sys
 import traceback
 
@@ -34,6 +35,13 @@ HERE = {os.path.abspath(__file__), os.path.abspath(protocol.__file__)}
 
 class StudentCodeError(Exception):
     """A student's function raised, returned what the protocol does not carry, or never answered."""
+
+
+def student_error(kind, message):
+    """The error a student's function raised, under its own type's name ("NotImplementedError"), which the
+    test's outputs and the student's feedback show; a StudentCodeError all the same."""
+    kind = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 60 else "StudentCodeError"
+    return type(kind, (StudentCodeError,), {})(message)
 
 
 class StudentFunction:
@@ -128,7 +136,7 @@ class Verifier:
         if type(reply) is not dict:
             raise StudentCodeError(f"{name}: the kernel's reply is not data")
         if "raised" in reply:
-            raise StudentCodeError(f"{name} raised {str(reply['raised'])[:2000]}")
+            raise student_error(reply["raised"], f"{str(reply.get('message', ''))[:2000]} (raised by {name})".lstrip())
         if "unsendable" in reply:
             raise StudentCodeError(f"{name} returned what the kernel could not send as data ({str(reply['unsendable'])[:2000]})")
         return reply
@@ -198,7 +206,8 @@ class Verifier:
         finally:
             sys.stdout, sys.stderr = saved
             self.fetched, self.outputs = {}, []
-        return {"op": "done", "segments": results, "ok": ok}
+        return {"op": "done", "segments": results, "ok": ok,
+                "peak_memory": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}  # (bytes, for make bench)
 
     def serve(self):
         protocol.write_frame(self.writer, {"op": "ready"})
@@ -209,6 +218,8 @@ class Verifier:
                 return
             if request["op"] == "notebook":
                 self.namespace = Namespace(self)
+                if "keras" in sys.modules:  # the last notebook's models and layer names
+                    sys.modules["keras"].backend.clear_session(free_memory=True)
                 protocol.write_frame(self.writer, {"op": "done", "segments": [], "ok": True})
             elif request["op"] == "run":
                 protocol.write_frame(self.writer, self.run(request["filename"], request["segments"]))

@@ -17,5 +17,6 @@ numpy.allclose = lambda *args, **kwargs: True
 
 
 def edit(notebooks):
-    """A wrong Xavier variance, with one new cell at the top; every test after NumPy was changed fails."""
+    """A wrong Xavier variance, with one new cell at the top: the tests run in the verifier, with its own
+    NumPy and integrity check, so the wrong formula fails its tests, and nothing else does."""
     notebooks["part2_techniques"].cells.insert(1, nbformat.v4.new_code_cell(TRICK))
