@@ -53,6 +53,8 @@ from grading_engine.verifier.client import VerifierError, plan, verifier_for
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
+GAVE_UP = ("KernelGaveUp", "the Python kernel died too many times in this notebook, so grading stopped before this "
+           "cell: it gets no points")
 CELL_TIMED_OUT = ("CellTimedOut", "this cell did not finish in time and the kernel did not answer the interrupt (an "
                   "endless loop that ignores it, or a kernel slowed to a crawl), so it gets no points; the kernel was "
                   "restarted and the rest of the notebook was graded")
@@ -124,7 +126,7 @@ class RestartingExecute(Execute):
     """nbgrader's `Execute`, but a dead kernel or exhausted memory costs only the cell that caused it,
     and the notebooks of one submission share a kernel."""
 
-    max_restarts = 5  # per notebook: a notebook that keeps dying is given up on, as nbgrader would
+    max_restarts = 5  # per notebook: after that, its later cells are not run and get no points
     start_attempts = 3  # per kernel start: see start_new_kernel_client
 
     one_kernel_per_submission = Bool(True, help=(
@@ -168,9 +170,9 @@ class RestartingExecute(Execute):
             self.kernel_manager_class = GradingKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
-        self._killers, self._restarts, self._reset_first, self._replaying = set(), 0, False, False
+        self._killers, self._restarts, self._reset_first, self._replaying, self._gave_up = set(), 0, False, False, False
         self._folder = os.path.abspath(resources["metadata"]["path"])
-        self._plan, self._verifier_cells = None, []
+        self._plan, self._verifier_cells, self._verifier_restarts = None, [], 0
         self._crossings = {"questions": 0, "bytes": 0, "seconds": 0.0, "peak_memory": 0}
         source = source_notebook(self, resources) if self.verifier and "nbgrader" in resources else None
         if source and os.path.exists(source):
@@ -263,6 +265,10 @@ class RestartingExecute(Execute):
         self.start_new_kernel_client()
 
     def preprocess_cell(self, cell, resources, index):
+        if self._gave_up:  # the kernel kept dying: the rest of the notebook is graded as not run
+            if cell.cell_type == "code":
+                cell.outputs = [error_output(*GAVE_UP)]
+            return cell, resources
         if self._reset_first:
             self._reset_first = False
             self._reset_kernel()
@@ -308,8 +314,7 @@ class RestartingExecute(Execute):
         return cell
 
     def _start_verifier(self):
-        """This grading process's verifier, with a new namespace for this notebook, and the instructor cells
-        of this notebook that it has run so far (after a verifier that stopped)."""
+        """This grading process's verifier (started if need be), with a new namespace for this notebook."""
         self._verifier = verifier_for(self._helpers, self.sandbox)
         self._verifier.send({"op": "notebook"})
         self._verifier.receive()
@@ -336,13 +341,16 @@ class RestartingExecute(Execute):
                 except KernelTrouble as problem:
                     trouble = problem.error
                     self._verifier.send({"failed": problem.message, "outputs": problem.outputs})
-        except VerifierError as error:
-            self.log.error("The verifier stopped; starting a new one: %s", error)
+        except VerifierError as error:  # (a bug of the kit's, or the machine out of memory): this cell fails
+            self._verifier_restarts += 1
+            if self._verifier_restarts > self.max_restarts:
+                raise
+            self.log.error("The verifier stopped; starting a new one with this notebook's instructor cells: %s", error)
             self._start_verifier()
             for earlier in self._verifier_cells[:-1] if filename.startswith("<instructor") else self._verifier_cells:
                 await self._in_verifier(*earlier)
-            failed = [{"output_type": "error", "ename": "VerifierError", "evalue": str(error), "traceback": [str(error)]}]
-            return {"op": "done", "ok": False, "segments": [{"hidden": False, "outputs": failed}]}, trouble
+            return {"op": "done", "ok": False, "segments": [{"hidden": False, "outputs": [
+                error_output("VerifierError", f"{error}; the verifier was restarted")]}]}, trouble
 
     async def _ask_kernel(self, question):
         """Ask the kernel the verifier's `question` (a name's value, or a call); return its reply, checked to be
@@ -392,8 +400,10 @@ class RestartingExecute(Execute):
     def _count_restart(self, index):
         self._killers.add(index)
         self._restarts += 1
-        if self._restarts > self.max_restarts:
-            raise DeadKernelError(f"the kernel needed {self._restarts} restarts; giving up on this notebook")
+        if self._restarts > self.max_restarts:  # (nbgrader would drop the whole submission: grade what ran)
+            self._gave_up = True
+            self.log.warning("The kernel died %d times; the rest of this notebook gets no points", self._restarts)
+            return
         self.log.warning("Cell %d killed the kernel or exhausted its memory; restarting it and replaying the "
                          "cells before it", index)
 
@@ -402,6 +412,8 @@ class RestartingExecute(Execute):
         cell.outputs.append(error_output(*(CELL_TIMED_OUT if timed_out else KERNEL_DIED)))
 
     def _restart_and_replay(self, index):
+        if self._gave_up:
+            return
         self._restart_kernel()
         self._replaying = True  # (the verifier has the instructor's cells already)
         try:
@@ -419,6 +431,8 @@ class RestartingExecute(Execute):
                 self.execute_cell(copy.deepcopy(cell), earlier, store_history=False)
             except DeadKernelError:
                 self._count_restart(earlier)
+                if self._gave_up:
+                    return
                 self._restart_kernel()
                 return self._replay(index)
 

@@ -106,6 +106,7 @@ class Verifier:
             env["WEIGHT_INIT_SEED"] = os.environ["WEIGHT_INIT_SEED"]
         argv = [python, "-m", "grading_engine.verifier.process"]
         if sandboxed:
+            sandbox.check()  # (SandboxUnavailable says how to fix it)
             argv = sandbox.verifier_command(argv, python, helpers)
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
         self.lock = threading.Lock()
