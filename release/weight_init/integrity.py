@@ -6,9 +6,10 @@ notebook's first cell imported it, or no longer behaves like it (which also catc
 made before that import). Student code is free to use NumPy and Python as it likes; it just cannot
 redefine them.
 
-This is a guard, not a sandbox: code in the same kernel can always defeat in-process checks if it
-targets them specifically (for example by replacing this module's functions). The README's
-instructor section lists what remains possible.
+It guards the tests where they run in your own kernel, when you run the notebook or press Validate,
+against an accidental redefinition. When the course grades your work, the tests run elsewhere, in a
+process of the grader's, and take only the values your functions return; there this check always
+passes.
 """
 import builtins
 
