@@ -10,6 +10,7 @@ from nbclient import NotebookClient
 
 import grading_engine.preloaded_kernels as preloaded
 from grading_engine.preloaded_kernels import PreloadedKernelManager
+from grading_engine.verifier.client import stop_verifier
 
 # What a kernel looks like from inside, as far as a notebook can tell
 DESCRIBE = """
@@ -43,6 +44,7 @@ def fresh_zygote():
     preloaded.stop_zygote()
     yield
     preloaded.stop_zygote()
+    stop_verifier()  # (grading a submission in this process starts the verifier too)
 
 
 def test_a_preloaded_kernel_starts_as_a_plain_one(tmp_path, monkeypatch):
