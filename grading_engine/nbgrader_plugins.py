@@ -25,7 +25,6 @@
 """
 import ast
 import atexit
-import base64
 import copy
 import json
 import os
@@ -61,8 +60,10 @@ CELL_TIMED_OUT = ("CellTimedOut", "this cell did not finish in time and the kern
 # Sent to a submission's kernel before each of its notebooks but the first (see grading_engine/grading_kernel.py),
 # with the folder to restore the submission's files from, in a sandbox (what the last notebook's code changed)
 RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks({files_from!r})'
-# Sent to the kernel for each of the verifier's questions (grading_engine/grading_kernel.py answers)
-AGENT_CODE = '__import__("sys").modules["_grading_kernel"].answer({request!r})'
+# Sent to the kernel for each of the verifier's questions (grading_engine/grading_kernel.py answers): a small
+# question in the code, a larger one then read on the stdin channel (IPython parses megabytes of code slowly)
+AGENT_CODE = '__import__("sys").modules["_grading_kernel"].answer({question})'
+INLINE_QUESTION = 2**16  # characters
 INTERRUPT_GRACE = 10  # seconds a kernel has to stop after an interrupt
 HIDDEN_TESTS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
 # Put before the outputs of a test's hidden part: graders see where they begin, feedback leaves them out
@@ -314,10 +315,16 @@ class RestartingExecute(Execute):
         return cell
 
     def _start_verifier(self):
-        """This grading process's verifier (started if need be), with a new namespace for this notebook."""
+        """This grading process's verifier (started if need be), to get a new namespace for this notebook."""
         self._verifier = verifier_for(self._helpers, self.sandbox)
-        self._verifier.send({"op": "notebook"})
-        self._verifier.receive()
+        self._new_notebook = True
+
+    def _send_to_verifier(self, message):
+        if self._new_notebook:  # (sent with the notebook's first cell: a new verifier imports Keras meanwhile)
+            self._new_notebook = False
+            self._verifier.send({"op": "notebook"})
+            self._verifier.receive()
+        self._verifier.send(message)
 
     async def _in_verifier(self, filename, source, segments=None):
         """Run `source` (or its `segments`) in the verifier, answering its questions from the kernel until it is
@@ -326,7 +333,7 @@ class RestartingExecute(Execute):
                     for s in (segments or [Segment(False, 1, source)])]
         trouble = None
         try:
-            self._verifier.send({"op": "run", "filename": filename, "segments": segments})
+            self._send_to_verifier({"op": "run", "filename": filename, "segments": segments})
             while True:
                 message = self._verifier.receive()
                 if message.get("op") == "done":
@@ -356,12 +363,20 @@ class RestartingExecute(Execute):
         """Ask the kernel the verifier's `question` (a name's value, or a call); return its reply, checked to be
         the one answer to this question and under the size limit, and what the kernel printed meanwhile."""
         request, started = {**question, "id": secrets.token_hex(16)}, monotonic()
-        code = AGENT_CODE.format(request=base64.b64encode(json.dumps(request).encode()).decode())
-        msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False)
+        text = json.dumps(request)
+        inline = len(text) <= INLINE_QUESTION
+        msg_id = self.kc.execute(AGENT_CODE.format(question=repr(text) if inline else ""), silent=True,
+                                 store_history=False, allow_stdin=True)
         outputs, replies, deadline, interrupted = [], [], monotonic() + (self.timeout or 120), False
+        asked = inline
         while True:
+            # First the agent asks for the question on stdin (a broken one never does: then iopub says idle)
+            if not asked:
+                asked = await self._answer_input(msg_id, text, wait=0.2)
+            else:
+                await self._answer_input(msg_id, "", wait=0)
             try:
-                message = await ensure_async(self.kc.get_iopub_msg(timeout=1))
+                message = await ensure_async(self.kc.get_iopub_msg(timeout=1 if asked else 0))
             except Empty:
                 if not await ensure_async(self.kc.is_alive()):
                     raise KernelTrouble(DeadKernelError("Kernel died"), "the kernel died while answering", outputs) from None
@@ -391,9 +406,22 @@ class RestartingExecute(Execute):
         if size > protocol.MAX_REPLY:
             raise KernelTrouble(None, f"its answer was over {protocol.MAX_REPLY // 2**20} MiB, the most the grader takes", outputs)
         self._crossings["questions"] += 1
-        self._crossings["bytes"] += len(code) + size
+        self._crossings["bytes"] += len(text) + size
         self._crossings["seconds"] += monotonic() - started
         return mine[0], outputs
+
+    async def _answer_input(self, msg_id, text, wait):
+        """Answer with `text` the kernel's request for input during question `msg_id`, if one comes within
+        `wait` seconds: the question's text the first time (the agent reads it), an empty line after (a
+        student's `input()`). True if answered."""
+        try:
+            message = await ensure_async(self.kc.stdin_channel.get_msg(timeout=wait))
+        except Empty:
+            return False
+        if message["parent_header"].get("msg_id") == msg_id:
+            self.kc.input(text)
+            return True
+        return False
 
     execute_cell = run_sync(async_execute_cell)  # (nbclient binds its own async_execute_cell in this name)
 

@@ -109,7 +109,10 @@ class Verifier:
             sandbox.check()  # (SandboxUnavailable says how to fix it)
             argv = sandbox.verifier_command(argv, python, helpers)
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/")
-        self.lock = threading.Lock()
+        self.ready = False  # (it imports Keras while the grader starts the kernel: waited for at first use)
+
+    def _wait_until_ready(self):
+        self.ready = True
         ready = self._receive_within(START_TIMEOUT)
         if ready.get("op") != "ready":
             self.close()
@@ -124,6 +127,8 @@ class Verifier:
             timer.cancel()
 
     def send(self, message):
+        if not self.ready:
+            self._wait_until_ready()
         try:
             protocol.write_frame(self.process.stdin, message)
         except OSError as error:
