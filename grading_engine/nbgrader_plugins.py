@@ -48,7 +48,7 @@ from nbgrader.utils import is_grade, is_solution
 from course.questions import written_questions
 from grading_engine.preloaded_kernels import GradingKernelManager, PreloadedKernelManager, SandboxedKernelManager
 from grading_engine.verifier import protocol
-from grading_engine.verifier.client import VerifierError, plan, verifier_for
+from grading_engine.verifier.client import VerifierError, plan, stop_verifier, verifier_for
 
 KERNEL_DIED = ("KernelDied", "the Python kernel died while running this cell (os._exit, a crash, or running out of "
                "memory), so it gets no points; the kernel was restarted and the rest of the notebook was graded")
@@ -353,6 +353,7 @@ class RestartingExecute(Execute):
             if self._verifier_restarts > self.max_restarts:
                 raise
             self.log.error("The verifier stopped; starting a new one with this notebook's instructor cells: %s", error)
+            stop_verifier()  # (a process just killed may not look dead yet)
             self._start_verifier()
             for earlier in self._verifier_cells[:-1] if filename.startswith("<instructor") else self._verifier_cells:
                 await self._in_verifier(*earlier)

@@ -4,17 +4,22 @@ hidden test; and the bank's tricks on the grading machinery are real: with the t
 kernel instead (`--RestartingExecute.verifier=False`) they earn points that tests/test_bank.py shows they
 do not earn with the verifier."""
 import base64
+import copy
 import io
 
 import keras
+import nbformat
 import numpy as np
 import pytest
+from traitlets.config import Config
+
+import grading_engine.preloaded_kernels as preloaded
 
 from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
-from grading_engine.nbgrader_plugins import hidden_messages, split_hidden_tests
+from grading_engine.nbgrader_plugins import RestartingExecute, hidden_messages, split_hidden_tests
 from grading_engine.verifier import protocol
-from grading_engine.verifier.client import plan
+from grading_engine.verifier.client import plan, stop_verifier
 from kit_checks import SOURCE, autograded_cells
 from tools.grading import cell_scores, make_course, read_manifest, submit
 
@@ -158,3 +163,46 @@ def test_the_tricks_earn_points_with_the_tests_in_the_kernel(tmp_path):
         deserved = sum(entry.expected_score(notebook, cell, points) for (notebook, cell), points in autograded_cells().items()
                        if entry.submits(notebook))
         assert earned > deserved, f"{name}: {earned} points with the tests in the kernel, {deserved} with the verifier: the trick is not real"
+
+
+def nbgrader_cell(kind, grade_id, source):
+    """A code cell of a source notebook: "locked" (the instructor's), "solution" or "test" (1 point)."""
+    flags = {"locked": {"locked": True, "solution": False, "grade": False},
+             "solution": {"locked": False, "solution": True, "grade": False},
+             "test": {"locked": True, "solution": False, "grade": True, "points": 1}}[kind]
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "schema_version": 3, **flags}})
+
+
+def test_a_verifier_that_stops_costs_one_test_and_is_started_again(tmp_path):
+    """A verifier that dies mid-notebook (here a kernel outside the sandbox kills it, as only one outside the
+    sandbox could) costs the test that finds it gone; a new one gets the notebook's instructor cells again,
+    and the later tests pass."""
+    kill = ("import os, signal\n"
+            "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+            "    try:\n"
+            "        if b'grading_engine.verifier.process' in open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0'):\n"
+            "            os.kill(int(pid), signal.SIGKILL)\n"
+            "    except OSError:\n"
+            "        pass\n")
+    cells = [nbgrader_cell("locked", "setup", "K = 3"), nbgrader_cell("solution", "f", "def f(x):\n    return K * x"),
+             nbgrader_cell("test", "first", "assert f(2) == 6"), nbformat.v4.new_code_cell(kill),
+             nbgrader_cell("test", "second", "assert f(3) == 9"), nbgrader_cell("test", "third", "assert f(4) == K * 4")]
+    source = tmp_path / "course" / "source" / "a"
+    source.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), source / "nb.ipynb")
+    (source / "helpers.py").write_text("")
+    folder = tmp_path / "graded"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=copy.deepcopy(cells))
+    grader = RestartingExecute(timeout=60, kernel_name="python3", sandbox=False,  # (nbgrader_config.py's agent, below)
+                               extra_arguments=[f"--IPKernelApp.exec_files={ROOT / 'grading_engine' / 'grading_kernel.py'}"],
+                               config=Config({"CourseDirectory": {"root": str(tmp_path / "course")}}))
+    try:
+        grader.preprocess(nb, {"metadata": {"path": str(folder)}, "nbgrader": {"assignment": "a", "notebook": "nb", "student": "s"}})
+    finally:
+        RestartingExecute.shut_down_kernel()
+        stop_verifier()
+        preloaded.stop_zygote()
+    errors = {c.metadata["nbgrader"]["grade_id"]: [o.ename for o in c.outputs if o.output_type == "error"]
+              for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    assert errors == {"first": [], "second": ["VerifierError"], "third": []}
