@@ -101,7 +101,7 @@ class Verifier:
         self.key = (str(helpers), sandboxed, _environment_key())
         python = sys.executable
         env = {**sandbox.kernel_environment(os.environ, python), "PYTHONPATH": str(ENGINE.parent),
-               "WEIGHT_INIT_HELPERS": str(helpers), "MPLBACKEND": "Agg"}
+               "WEIGHT_INIT_HELPERS": str(helpers), "MPLBACKEND": "Agg", "HOME": "/tmp"}  # (Keras's and Matplotlib's caches)
         if "WEIGHT_INIT_SEED" in os.environ:
             env["WEIGHT_INIT_SEED"] = os.environ["WEIGHT_INIT_SEED"]
         argv = [python, "-m", "grading_engine.verifier.process"]
