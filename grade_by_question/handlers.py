@@ -11,8 +11,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from tornado import web
 
 from course.markdown import render
-from grade_by_question import answers
-from grade_by_question.marks import Conflict, Marks, feedback_comment, score, write_to_gradebook
+from grade_by_question import answers, groups
+from grade_by_question.marks import Conflict, Marks, apply, feedback_comment, score, write_to_gradebook
 
 STATIC = Path(__file__).with_name("static")
 PREFIX = "/grade-by-question"
@@ -120,9 +120,10 @@ class Questions(Base):
 class Question(Base):
     @web.authenticated
     def get(self, notebook, grade_id):
-        """A question: prompt, model answer, rubric, and every answer with its mark, in anonymous order;
-        who wrote each answer only with `?names=1` (what the page fetches when the grader asks), so that
-        anonymous grading does not rest on the grader not looking at the page's data."""
+        """A question: prompt, model answer, rubric, every answer with its mark, in anonymous order, and the
+        groups of alike answers (grade_by_question/groups.py); who wrote each answer only with `?names=1`
+        (what the page fetches when the grader asks), so that anonymous grading does not rest on the grader
+        not looking at the page's data."""
         coursedir, with_names = self.coursedir, self.get_argument("names", "0") == "1"
         q = self.written_question(notebook, grade_id)
         with Gradebook(coursedir.db_url) as gb:
@@ -135,13 +136,17 @@ class Question(Base):
                 path = self.autograded_notebook(student, notebook)
                 name = " ".join(filter(None, [nb.student.first_name, nb.student.last_name])) or student
                 comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
-                rows.append({"grade_id": grade.id, "student": student, "name": name, "path": path,
-                             "manual_score": grade.manual_score, "manual_comment": comment or ""})
+                rows.append({"grade_id": grade.id, "student": student, "name": name, "text": answers.answer_text(path, grade_id),
+                             "manual_score": grade.manual_score, "manual_comment": comment or "", "feedback": comment})
         with Marks(coursedir.db_url) as marks:
             saved = marks.read([r["grade_id"] for r in rows])
+            decisions = marks.read_groups([r["grade_id"] for r in rows])
         order = answers.anonymous_order([r["student"] for r in rows], f"{self.assignment}/{notebook}/{grade_id}")
         position = {student: index for index, student in enumerate(order)}
         rows.sort(key=lambda r: position[r["student"]])
+        found, left = groups.groups_for([(r["grade_id"], r["text"]) for r in rows], decisions)
+        group_of = {answer: g.key for g in found for answer in g.members}
+        model_words = groups.normalise(q.answer)  # (an answer that is the model answer, word for word, says so)
         result = []
         for number, row in enumerate(rows, 1):
             mark = saved.get(row["grade_id"])
@@ -152,8 +157,10 @@ class Question(Base):
             result.append({
                 "grade_id": row["grade_id"], "number": number,
                 **({"student": row["student"], "name": row["name"]} if with_names else {}),
-                "html": render(answers.answer_text(row["path"], grade_id)),
-                "score": row["manual_score"], "items": mark["items"] if mark else [],
+                "html": render(row["text"]), "words": groups.normalise(row["text"]),
+                "is_model_answer": bool(model_words) and groups.normalise(row["text"]) == model_words,
+                "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
+                "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
                 "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
                 "version": mark["version"] if mark else 0, "stale": stale})
         self.write_json({
@@ -161,7 +168,7 @@ class Question(Base):
             "prompt": render(q.question), "model_answer": render(q.answer),
             "notes": render(q.notes) if q.notes else "",
             "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment)} for i in q.rubric],
-            "answers": result})
+            "answers": result, "groups": [g.as_json() for g in found]})
 
 
 class Mark(Base):
@@ -188,6 +195,53 @@ class Mark(Base):
             points = score(q.rubric, titles, adjustment, q.points)
             write_to_gradebook(gb, answer_id, points, feedback_comment(q.rubric, titles, comment))
         self.write_json({**mark, "score": points})
+
+
+class BatchMarks(Base):
+    @web.authenticated
+    def post(self, notebook, grade_id):
+        """Change several answers of this question in one transaction: a group graded at once, answers taken out
+        of a group, or an undo (`marks.apply`). 409 with the current marks if one was saved meanwhile."""
+        coursedir, body = self.coursedir, json.loads(self.request.body or b"{}")
+        q = self.written_question(notebook, grade_id)
+        titles = {i.title for i in q.rubric}
+        changes = []
+        with Gradebook(coursedir.db_url) as gb:
+            for change in body.get("changes", []):
+                try:
+                    grade = gb.find_grade_by_id(str(change["grade_id"]))
+                except (MissingEntry, KeyError):
+                    raise web.HTTPError(404) from None
+                if grade.name != grade_id or grade.notebook.notebook.name != notebook:
+                    raise web.HTTPError(400, "that answer is not one of this question's")
+                clean = {"grade_id": grade.id, "version": int(change.get("version", 0))}
+                if "mark" in change:
+                    mark = change["mark"]
+                    clean["mark"] = None if mark is None else {
+                        "items": [t for t in mark.get("items", []) if t in titles],
+                        "adjustment": float(mark.get("adjustment", 0.0)), "comment": str(mark.get("comment", ""))}
+                    if mark is None:  # (an undo: nbgrader's score and comment as they were)
+                        clean["score"] = None if change.get("score") is None else min(max(float(change["score"]), 0.0), float(q.points))
+                        clean["feedback"] = None if change.get("feedback") is None else str(change["feedback"])
+                    if change.get("suggested") is not None:
+                        clean["suggested"] = [t for t in change["suggested"] if t in titles]
+                if "decision" in change:
+                    decision = change["decision"]
+                    if decision is not None and decision.get("how") not in ("member", "single"):
+                        raise web.HTTPError(400, "a decision is `member` of a group or `single`")
+                    # (the text the decision is made on: the one the grader sees now)
+                    student = grade.notebook.student.id
+                    text = answers.answer_text(self.autograded_notebook(student, notebook), grade_id)
+                    clean["decision"] = None if decision is None else {
+                        "how": decision["how"], "key": str(decision.get("key", ""))[:64], "text_hash": groups.text_hash(text)}
+                changes.append(clean)
+            with Marks(coursedir.db_url):  # (creates the kit's tables, for a course's first mark)
+                pass
+            try:
+                done = apply(gb, changes, q.rubric, q.points, grader=getattr(self.current_user, "username", ""))
+            except Conflict as conflict:
+                return self.write_json({"conflict": True, "current": conflict.current}, status=409)
+        self.write_json({"marks": done})
 
 
 class Rescore(Base):
@@ -219,5 +273,6 @@ def add_handlers(web_app):
         (base + "/api/questions", Questions),
         (base + question, Question),
         (base + question + r"/answers/(?P<answer_id>[\w-]+)", Mark),
+        (base + question + "/marks", BatchMarks),
         (base + question + "/rescore", Rescore),
     ])

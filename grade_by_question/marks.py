@@ -5,6 +5,9 @@ nbgrader's own grade and comment of that cell, the one truth the Formgrader, exp
 Items are kept by title, so that editing an item's points or comment in source/ changes what every
 answer graded with it gets (`rescore`). Each answer's mark has a version: a save that was not made
 from the current version (another grader saved first) is refused, never silently overwritten.
+
+`GROUPS` keeps the graders' decisions on answer groups (grade_by_question/groups.py); `apply` writes
+the marks of many answers (a group graded at once, or an undo) and their decisions in one transaction.
 """
 import json
 import time
@@ -19,6 +22,17 @@ MARKS = sa.Table(
     sa.Column("adjustment", sa.Float, nullable=False, default=0.0),  # points added by hand (may be negative)
     sa.Column("comment", sa.Text, nullable=False, default=""),  # the grader's own words, after the items'
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("grader", sa.String(128), nullable=False, default=""),
+    sa.Column("updated", sa.Float, nullable=False),
+    # which rubric items were suggested to the grader (JSON list of titles; "" if none were)
+    sa.Column("suggested", sa.Text, nullable=False, default=""),
+)
+GROUPS = sa.Table(
+    "grade_by_question_groups", METADATA,
+    sa.Column("answer", sa.String(128), primary_key=True),  # nbgrader's Grade.id of the answer's cell
+    sa.Column("how", sa.String(16), nullable=False),  # "member" (graded with group `key`) or "single" (taken out)
+    sa.Column("key", sa.String(64), nullable=False, default=""),
+    sa.Column("text_hash", sa.String(64), nullable=False),  # of the text the decision was made on
     sa.Column("grader", sa.String(128), nullable=False, default=""),
     sa.Column("updated", sa.Float, nullable=False),
 )
@@ -49,6 +63,9 @@ class Marks:
     def __init__(self, db_url):
         self.engine = sa.create_engine(db_url)
         METADATA.create_all(self.engine)
+        with self.engine.begin() as conn:  # (a marks table made before suggestions were recorded)
+            if "suggested" not in {c["name"] for c in sa.inspect(conn).get_columns(MARKS.name)}:
+                conn.execute(sa.text(f"ALTER TABLE {MARKS.name} ADD COLUMN suggested TEXT NOT NULL DEFAULT ''"))
 
     def __enter__(self):
         return self
@@ -62,10 +79,18 @@ class Marks:
             rows = conn.execute(sa.select(MARKS).where(MARKS.c.grade_id.in_(list(grade_ids)))).mappings().all()
         return {row["grade_id"]: {**row, "items": json.loads(row["items"])} for row in rows}
 
-    def save(self, grade_id, titles, adjustment, comment, version, grader=""):
-        """Store a mark made from `version` (0: the answer had none); return the new mark or raise Conflict."""
+    def read_groups(self, grade_ids):
+        """{grade_id: decision dict} (`GROUPS`) for the answers that have one."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(GROUPS).where(GROUPS.c.answer.in_(list(grade_ids)))).mappings().all()
+        return {row["answer"]: dict(row) for row in rows}
+
+    def save(self, grade_id, titles, adjustment, comment, version, grader="", suggested=None):
+        """Store a mark made from `version` (0: the answer had none); return the new mark or raise Conflict.
+        `suggested`: the titles of the items the view suggested, if it did."""
         values = {"items": json.dumps(sorted(titles)), "adjustment": float(adjustment), "comment": comment,
-                  "version": version + 1, "grader": grader, "updated": time.time()}
+                  "version": version + 1, "grader": grader, "updated": time.time(),
+                  "suggested": "" if suggested is None else json.dumps(sorted(suggested))}
         try:
             with self.engine.begin() as conn:
                 if version == 0:  # (two first saves at once: the second breaks the key, and is refused)
@@ -81,14 +106,72 @@ class Marks:
         return {"grade_id": grade_id, **values, "items": sorted(titles)}
 
 
+def apply(gradebook, changes, rubric, points, grader=""):
+    """Write the marks of several answers and the graders' group decisions on them in one transaction of the
+    gradebook's session: all of them, or none if one answer's mark is not at the version it was changed from.
+
+    Each change: `grade_id`, `version` (of the mark it was made from; 0 for none), then optionally `mark`
+    (items, adjustment, comment; None clears it: nbgrader's score and comment become `score` and
+    `feedback`, as they were before the mark), `suggested` (item titles) and `decision` (how, key,
+    text_hash; None removes it). Returns {grade_id: new mark or None}; raises Conflict with
+    {grade_id: current mark} for the answers saved meanwhile.
+    """
+    session, now, result, conflicts = gradebook.db, time.time(), {}, {}
+    try:
+        for change in changes:
+            answer, version = change["grade_id"], int(change.get("version", 0))
+            if "mark" in change:
+                current = session.execute(sa.select(MARKS).where(MARKS.c.grade_id == answer)).mappings().first()
+                if (current["version"] if current else 0) != version:
+                    conflicts[answer] = current and {**current, "items": json.loads(current["items"])}
+                    continue
+                mark = change["mark"]
+                if mark is None:
+                    session.execute(sa.delete(MARKS).where(MARKS.c.grade_id == answer))
+                    _write(gradebook, answer, change.get("score"), change.get("feedback"))
+                    result[answer] = None
+                else:
+                    titles = sorted(mark.get("items", []))
+                    values = {"items": json.dumps(titles), "adjustment": float(mark.get("adjustment", 0.0)),
+                              "comment": str(mark.get("comment", "")), "version": version + 1, "grader": grader,
+                              "updated": now, "suggested": "" if change.get("suggested") is None else json.dumps(sorted(change["suggested"]))}
+                    if current:
+                        session.execute(sa.update(MARKS).where(MARKS.c.grade_id == answer).values(**values))
+                    else:
+                        session.execute(sa.insert(MARKS).values(grade_id=answer, **values))
+                    _write(gradebook, answer, score(rubric, titles, values["adjustment"], points),
+                           feedback_comment(rubric, titles, values["comment"]))
+                    result[answer] = {"grade_id": answer, **values, "items": titles,
+                                      "score": score(rubric, titles, values["adjustment"], points)}
+            if "decision" in change:
+                session.execute(sa.delete(GROUPS).where(GROUPS.c.answer == answer))
+                if change["decision"] is not None:
+                    decision = change["decision"]
+                    session.execute(sa.insert(GROUPS).values(answer=answer, how=decision["how"], key=decision.get("key", ""),
+                                                             text_hash=decision["text_hash"], grader=grader, updated=now))
+        if conflicts:
+            raise Conflict(conflicts)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
 def write_to_gradebook(gradebook, grade_id, points, comment):
     """nbgrader's manual score and comment of the answer's cell, as the Formgrader would set them."""
+    grade = _write(gradebook, grade_id, points, comment)
+    gradebook.db.commit()
+    return grade
+
+
+def _write(gradebook, grade_id, points, comment):
+    """(uncommitted) `points` None: not graded by hand, as autograde leaves a written answer (which needs
+    grading by hand unless autograde scored it: nbgrader gives an answer left as the release had it 0)."""
     grade = gradebook.find_grade_by_id(grade_id)
     grade.manual_score = points
-    grade.needs_manual_grade = False
-    notebook = grade.notebook
-    for cell_comment in notebook.comments:
+    grade.needs_manual_grade = points is None and grade.auto_score is None
+    for cell_comment in grade.notebook.comments:
         if cell_comment.name == grade.name:
             cell_comment.manual_comment = comment
-    gradebook.db.commit()
     return grade

@@ -61,7 +61,26 @@ def rubric(course):
     return next(q for q in written_questions(course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb") if q.grade_id == QUESTION).rubric
 
 
+def gradebook_state(course):
+    """{student: (manual score, manual comment, needs manual grade)} of the question's cell."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {nb.student.id: (g.manual_score, c.manual_comment, g.needs_manual_grade)
+                for nb in gb.notebook_submissions(NOTEBOOK, ASSIGNMENT)
+                for g in nb.grades if g.name == QUESTION for c in nb.comments if c.name == QUESTION}
+
+
+def presses_for(applied, full):
+    """The keys a grader presses to give `applied` items: f for full marks, 0 for none, else each item then Enter."""
+    return ["f"] if set(applied) == full else ["0"] if not applied else applied + ["Enter"]
+
+
 def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course):
+    """The class's Part 1 Q1, keyboard only: the blank answers as one group graded 0 with one key (and none of
+    them opened alone), undone and done again; the two identical answers (the model answer, pasted) as a group
+    graded with items, then one of them changed alone; then every other answer in turn. The gradebook ends
+    with exactly the expected scores and the items' comments."""
     course, lab = class_course
     page, want = browser.page, expected()
     page.goto(f"{lab.url}/login?next=/grade-by-question/")
@@ -70,35 +89,81 @@ def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course
     page.wait_for_selector(f"tr.row:has-text('{NOTEBOOK}')")
     browser.screenshot("questions")
     page.click(f"tr[data-key='{NOTEBOOK}/{QUESTION}']")
-    page.wait_for_selector("#answer-title:has-text('Answer 1 of 32')")
-    assert "0 of 32 graded" in page.inner_text("#progress")
+    page.wait_for_selector("#answer-title:has-text('Group: 2 blank answers')")
+    assert "32 of 32 answers left" in page.inner_text("#progress"), page.inner_text("#progress")
     assert "student-" not in page.inner_text("main#grading"), "names are shown before the grader asks"
     items = rubric(course)
     full = {str(i.key) for i in items if i.points >= 1}
-    keys = 0
+    blank = [s for s, r in want.items() if "blank" in r["why"].lower()]
+    assert len(blank) == 2, blank
+    before = gradebook_state(course)
+    browser.screenshot("the blank answers as one group")
     page.keyboard.press("n")  # names shown, so that the test knows whose answer it grades
+    keys, titles = 1, []
+
+    # The blank group: one key grades both 0; u puts back what the gradebook had; 0 again
+    page.keyboard.press("0")
     keys += 1
+    page.wait_for_selector("#answer-title:has-text('Group: 2 identical answers')")
+    assert "1 of 2 groups" in page.inner_text("#progress") and "30 of 32 answers left" in page.inner_text("#progress")
+    assert all(gradebook_state(course)[s][:2] == (0.0, "") for s in blank), gradebook_state(course)
+    page.keyboard.press("u")
+    page.wait_for_selector("#status:has-text('Undone')")
+    page.wait_for_selector("#answer-title:has-text('Group: 2 blank answers')")
+    assert all(gradebook_state(course)[s] == before[s] for s in blank), (gradebook_state(course), before)
+    page.keyboard.press("0")
+    page.wait_for_selector("#answer-title:has-text('Group: 2 identical answers')")
+    assert all(gradebook_state(course)[s][0] == 0.0 for s in blank)
+
+    # The identical group (the model answer, pasted twice): full marks for both in one save, with the items'
+    # comments; then one of them opened and changed alone, and put back
+    pasted = [s for s, r in want.items() if "model answer" in r["why"].lower()]
+    assert len(pasted) == 2 and all(set(want[s]["items"].split()) == full for s in pasted), pasted
+    browser.screenshot("the identical answers as one group")
+    page.keyboard.press("f")
+    keys += 1
+    page.wait_for_selector("#status:has-text('Saved 2 answers of the group: 2 each')")
+    state = gradebook_state(course)
+    assert {state[s][0] for s in pasted} == {2.0} and all(i.comment in state[s][1] for s in pasted for i in items if i.points >= 1), state
+    page.wait_for_selector("#answer-title:has-text('Answer ')")
+    first_single = page.inner_text("#answer-title")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("#answer-title:has-text('Group: 2 identical answers')")
+    page.keyboard.press("o")
     page.wait_for_selector("#answer-title:has-text('student-')")
-    for number in range(1, 33):
+    alone = re.search(r"student-\d+", page.inner_text("#answer-title")).group(0)
+    assert alone in pasted and "alone" in page.inner_text("#note")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status:has-text('Saved answer')")
+    state = gradebook_state(course)
+    assert state[alone][0] == 1.0 and [state[s][0] for s in pasted if s != alone] == [2.0], state
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /^Saved answer \\d+: 2$/.test(document.querySelector('#status').textContent)")
+    page.keyboard.press("o")
+    page.wait_for_selector("#answer-title:has-text('Group: 2 identical answers')")
+    page.keyboard.press("Enter")  # (not counted: where the grader already was)
+    page.wait_for_selector(f"#answer-title:has-text('{first_single}')")
+
+    page.wait_for_selector("#answer-title:has-text('student-')")
+    for number in range(28):
         title = page.inner_text("#answer-title")
-        assert title.startswith(f"Answer {number} of 32"), title
+        titles.append(title)
+        assert title.startswith("Answer "), title
         student = re.search(r"student-\d+", title).group(0)
-        applied = want[student]["items"].split()
-        if set(applied) == full:
-            presses = ["f"]
-        elif not applied:
-            presses = ["0"]
-        else:
-            presses = applied + ["Enter"]
+        presses = presses_for(want[student]["items"].split(), full)
         if number == 5:
             browser.screenshot("an answer with items applied, before saving")
         for key in presses:
             page.keyboard.press(key)
         keys += len(presses)
-        if number < 32:
-            page.wait_for_selector(f"#answer-title:has-text('Answer {number + 1} of 32')")
-    page.wait_for_selector("#progress:has-text('32 of 32 graded')")
+        if number < 27:
+            page.wait_for_function("t => document.querySelector('#answer-title').textContent !== t", arg=title)
+    page.wait_for_selector("#progress:has-text('0 of 32 answers left')")
     browser.screenshot("the last answer graded")
+    assert not any(s in t for s in blank for t in titles), "a blank answer was opened on its own"
     marks = gradebook_marks(course)
     by_key = {str(i.key): i for i in items}
     for student, row in want.items():
@@ -107,7 +172,7 @@ def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course
         for key in row["items"].split():
             assert by_key[key].comment in comment, f"{student}: the comment lacks item {key}'s"
     print(f"{keys} keystrokes for {len(want)} answers: {keys / len(want):.2f} per answer")
-    assert keys / len(want) <= 2
+    assert keys / len(want) <= 1.34
 
     # Formulas render as MathML, from the server, with nothing fetched: Q3's rubric has one
     page.keyboard.press("q")

@@ -2,7 +2,10 @@
 "use strict";
 const api = location.pathname.replace(/\/(index\.html)?$/, "") + "/api";
 const $ = (id) => document.getElementById(id);
-const state = { question: null, index: 0, names: false, dirty: false, queue: Promise.resolve() };
+// entries: what the grader decides on, in turn: groups of alike answers first, then the answers on their own
+// (or, with `g`, every answer; with `o`, one group's members; with `/`, the answers that hold some words)
+const state = { question: null, entries: [], index: 0, mode: "grouped", only: null, filter: "", names: false,
+                dirty: false, draft: null, undo: [], queue: Promise.resolve() };
 
 function xsrf() {
   const match = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
@@ -46,9 +49,12 @@ async function showQuestions() {
 
 function storageKey() { return `grade-by-question:${state.question.notebook}/${state.question.grade_id}`; }
 
-async function openQuestion(key) {
+async function openQuestion(key, keep = false) {
   const { data } = await call("GET", `/questions/${key}` + (state.names ? "?names=1" : ""));
+  const at = keep && state.entries[state.index] ? entryKey(state.entries[state.index]) : null;
+  if (!keep) Object.assign(state, { mode: "grouped", only: null, filter: "", undo: [] });
   state.question = data;
+  state.byId = new Map(data.answers.map((a) => [a.grade_id, a]));
   $("questions").hidden = true;
   $("grading").hidden = false;
   $("prompt").innerHTML = data.prompt;          // rendered and sanitised by the server (answers.py)
@@ -57,14 +63,50 @@ async function openQuestion(key) {
   const stale = data.answers.filter((a) => a.stale).length;
   $("stale").hidden = !stale;
   $("stale").textContent = `${stale} answers were graded with rubric items whose points or comments changed since: press r to rescore them.`;
-  // come back to where you stopped: the first answer not graded yet, else where you were
-  const first = data.answers.findIndex((a) => a.score === null);
-  const saved = Number(localStorage.getItem(storageKey()) || 0);
-  state.index = first >= 0 ? first : Math.min(saved, data.answers.length - 1);
+  buildEntries();
+  if (at !== null) {
+    state.index = Math.max(0, Math.min(state.entries.findIndex((e) => entryKey(e) === at), state.entries.length - 1));
+    if (state.entries.findIndex((e) => entryKey(e) === at) < 0) state.index = Math.min(state.index, state.entries.length - 1);
+  } else {
+    // come back to where you stopped: the first entry not graded yet, else where you were
+    const first = state.entries.findIndex((e) => !graded(e));
+    const saved = Number(localStorage.getItem(storageKey()) || 0);
+    state.index = first >= 0 ? first : Math.min(saved, state.entries.length - 1);
+  }
+  state.dirty = false;
   show();
 }
 
-function current() { return state.question.answers[state.index]; }
+function words(text) { return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim(); }
+
+function buildEntries() {
+  const q = state.question, members = (g) => g.members.map((id) => state.byId.get(id));
+  const query = words(state.filter);
+  let answers = null;
+  if (query) answers = q.answers.filter((a) => ` ${a.words} `.includes(` ${query}`));
+  else if (state.only) answers = members(q.groups.find((g) => g.key === state.only) || { members: [] });
+  else if (state.mode === "all") answers = q.answers;
+  state.entries = answers ? answers.map((a) => ({ answer: a }))
+    : [...q.groups.map((g) => ({ group: g, members: members(g) })), ...q.answers.filter((a) => !a.group).map((a) => ({ answer: a }))];
+}
+
+function entryKey(entry) { return entry.group ? `group:${entry.group.key}` : entry.answer.grade_id; }
+function graded(entry) { return entry.group ? entry.members.every((a) => a.score !== null) : entry.answer.score !== null; }
+
+function entry() { return state.entries[state.index]; }
+
+// what the keys change: the answer shown, or for a group the mark that its members all get
+function current() {
+  const e = entry();
+  if (!e || !e.group) return e && e.answer;
+  if (!state.draft) {
+    const [first, ...rest] = e.members, same = (a) => JSON.stringify([[...a.items].sort(), a.adjustment, a.comment]);
+    state.draft = rest.every((a) => same(a) === same(first)) && first.score !== null
+      ? { items: [...first.items], adjustment: first.adjustment, comment: first.comment, score: first.score }
+      : { items: [], adjustment: 0, comment: "", score: null };
+  }
+  return state.draft;
+}
 
 function scoreOf(answer) {
   const q = state.question;
@@ -72,17 +114,47 @@ function scoreOf(answer) {
   return Math.min(Math.max(sum, 0), q.points);
 }
 
+const KINDS = { blank: "blank answers (empty, or the placeholder left as it was)", identical: "identical answers",
+                near: "near-identical answers" };
+
 function show() {
-  const q = state.question, answer = current();
-  if (!answer) { $("answer").textContent = "No answers to this question yet."; return; }
+  const q = state.question, e = entry(), mark = current();
+  const left = q.answers.filter((a) => a.score === null).length;
+  const groups = state.entries.filter((x) => x.group), groupsLeft = groups.filter((x) => !graded(x)).length;
+  $("progress").textContent = (groups.length ? `${groupsLeft} of ${groups.length} groups · ` : "") +
+    `${left} of ${q.answers.length} answers left` + (state.filter ? ` · matching “${state.filter}”` : state.only ? " · one group's answers" : state.mode === "all" ? " · every answer" : "");
+  if (!e) { $("answer-title").textContent = ""; $("answer").textContent = state.filter ? "No answer holds these words." : "No answers to this question yet."; return; }
   localStorage.setItem(storageKey(), String(state.index));
-  const graded = q.answers.filter((a) => a.score !== null).length;
-  $("progress").textContent = `${graded} of ${q.answers.length} graded`;
-  $("answer-title").textContent = `Answer ${answer.number} of ${q.answers.length}` + (state.names ? ` · ${answer.name === answer.student ? answer.student : `${answer.name} (${answer.student})`}` : "");
-  $("answer").innerHTML = answer.html || "<p><em>(empty)</em></p>";
+  $("note").textContent = "";
+  if (e.group) {
+    const numbers = e.members.map((a) => a.number).join(", ");
+    $("answer-title").textContent = `${e.group.proposed ? "Proposed group" : "Group"}: ${e.members.length} ${KINDS[e.group.kind]} (answers ${numbers})`;
+    $("note").textContent = e.group.proposed
+      ? "Alike, not the same: read them. Grading them accepts the group; x splits it; o opens them one by one."
+      : "A mark given here goes to every answer of the group; o opens them one by one, x splits the group.";
+    if (e.group.kind === "identical" && e.members[0].is_model_answer) $("note").textContent += " They are the model answer, word for word.";
+    if (e.group.kind === "blank") $("answer").innerHTML = "<p><em>(blank)</em></p>";
+    else if (e.group.kind === "identical") $("answer").innerHTML = e.members[0].html;
+    else {
+      $("answer").replaceChildren(...e.members.map((a) => {
+        const part = document.createElement("section");
+        part.className = "member";
+        part.innerHTML = `<h3></h3>${a.html}`;      // (html: rendered and sanitised by the server)
+        part.querySelector("h3").textContent = `Answer ${a.number}`;
+        return part;
+      }));
+    }
+  } else {
+    const answer = e.answer;
+    $("answer-title").textContent = `Answer ${answer.number} of ${q.answers.length}` + (state.names ? ` · ${answer.name === answer.student ? answer.student : `${answer.name} (${answer.student})`}` : "");
+    $("answer").innerHTML = answer.html || "<p><em>(empty)</em></p>";
+    if (answer.is_model_answer) $("note").textContent = "The model answer, word for word.";
+    if (answer.group) $("note").textContent = "In a group: a mark saved here changes this answer alone.";
+    if (answer.left_group) $("note").textContent = "Its text changed since it was graded with a group: grade it again.";
+  }
   $("rubric").replaceChildren(...q.rubric.map((item) => {
     const li = document.createElement("li");
-    li.className = (answer.items.includes(item.title) ? "applied " : "") + (item.points < 0 ? "deduction" : "");
+    li.className = (mark.items.includes(item.title) ? "applied " : "") + (item.points < 0 ? "deduction" : "");
     li.innerHTML = `<span class="key"></span><span class="points"></span><span class="title"></span><span class="comment">${item.comment}</span>`;
     li.querySelector(".key").textContent = item.key;
     li.querySelector(".points").textContent = (item.points > 0 ? "+" : "") + item.points;
@@ -90,10 +162,11 @@ function show() {
     li.addEventListener("click", () => toggle(item.key));
     return li;
   }));
-  $("adjustment").value = answer.adjustment;
-  $("comment").value = answer.comment;
-  const pending = answer.score === null || state.dirty;
-  $("score").textContent = `${scoreOf(answer)} / ${q.points}` + (pending ? (answer.score === null && !state.dirty ? " · not graded" : " · not saved") : " · saved");
+  $("adjustment").value = mark.adjustment;
+  $("comment").value = mark.comment;
+  const pending = !graded(e) || state.dirty;
+  $("score").textContent = `${scoreOf(mark)} / ${q.points}` + (e.group ? ` each` : "") +
+    (pending ? (!graded(e) && !state.dirty ? " · not graded" : " · not saved") : " · saved");
 }
 
 function toggle(key) {
@@ -105,10 +178,18 @@ function toggle(key) {
   show();
 }
 
+// what an answer was before a change, for `u`
+function before(answer) {
+  return { grade_id: answer.grade_id, items: [...answer.items], adjustment: answer.adjustment, comment: answer.comment,
+           score: answer.score, feedback: answer.feedback, version: answer.version };
+}
+
 async function save() {
-  const q = state.question, answer = current();
-  answer.adjustment = Number($("adjustment").value) || 0;
-  answer.comment = $("comment").value;
+  const q = state.question, e = entry(), mark = current();
+  mark.adjustment = Number($("adjustment").value) || 0;
+  mark.comment = $("comment").value;
+  if (e.group) return saveGroup(e, mark);
+  const answer = e.answer, previous = before(answer);
   const { status, data } = await call("PUT", `/questions/${q.notebook}/${q.grade_id}/answers/${answer.grade_id}`,
     { items: answer.items, adjustment: answer.adjustment, comment: answer.comment, version: answer.version });
   if (status === 409) {  // another grader saved it first: show theirs, keep nothing of ours silently
@@ -121,17 +202,90 @@ async function save() {
     return false;
   }
   Object.assign(answer, { version: data.version, score: data.score });
+  state.undo.push({ what: `answer ${answer.number}`, changes: [restore(previous, data.version)] });
   state.dirty = false;
   say(`Saved answer ${answer.number}: ${data.score}`);
   return true;
+}
+
+// the change that puts an answer's mark back as it was `before`, from its mark's version `now`
+function restore(before, now) {
+  return { grade_id: before.grade_id, version: now, score: before.score, feedback: before.feedback,
+           mark: before.version === 0 ? null : { items: before.items, adjustment: before.adjustment, comment: before.comment } };
+}
+
+// Several answers changed in one transaction (marks.apply); the question read again after, groups included
+async function change(changes, done) {
+  const q = state.question;
+  const { status } = await call("POST", `/questions/${q.notebook}/${q.grade_id}/marks`, { changes });
+  if (status === 409) {
+    await openQuestion(`${q.notebook}/${q.grade_id}`, true);
+    say("Another grader saved some of these answers meanwhile: theirs are shown. Nothing was changed.", true);
+    return false;
+  }
+  await openQuestion(`${q.notebook}/${q.grade_id}`, true);
+  say(done);
+  return true;
+}
+
+async function saveGroup(e, mark) {
+  const previous = e.members.map(before);
+  const decision = { how: "member", key: e.group.key };
+  const ok = await change(e.members.map((a) => ({
+    grade_id: a.grade_id, version: a.version, decision,
+    mark: { items: mark.items, adjustment: mark.adjustment, comment: mark.comment } })),
+    `Saved ${e.members.length} answers of the group: ${scoreOf(mark)} each`);
+  if (ok) {  // (an accepted group stays one; a proposal goes back to being one)
+    const undecided = e.group.proposed ? null : decision;
+    state.undo.push({ what: `the group of ${e.members.length}`,
+                      changes: previous.map((p) => ({ ...restore(p, state.byId.get(p.grade_id).version), decision: undecided })) });
+  }
+  state.draft = null;
+  return ok;
+}
+
+async function undo() {
+  const last = state.undo.pop();
+  if (!last) { say("Nothing to undo."); return; }
+  if (!(await change(last.changes, `Undone: ${last.what}`))) return;
+  // back to what was undone
+  const id = last.changes[0].grade_id;
+  const at = state.entries.findIndex((e) => (e.group ? e.members.some((a) => a.grade_id === id) : e.answer.grade_id === id));
+  if (at >= 0) { state.index = at; state.draft = null; show(); }
+}
+
+async function split() {
+  const e = entry();
+  if (!e || !e.group) { say("x splits a group: this is a single answer."); return; }
+  if (await change(e.members.map((a) => ({ grade_id: a.grade_id, decision: { how: "single" } })),
+                   `Split: ${e.members.length} answers, each on its own now`))
+    state.undo.push({ what: "the split", changes: e.members.map((a) => ({ grade_id: a.grade_id, decision: null })) });
+}
+
+function openGroup() {
+  const e = entry(), back = state.only;
+  if (back) setMode({ only: null });
+  else if (e && e.group) setMode({ only: e.group.key });
+  else { say("o opens a group's answers one by one: this is a single answer."); return; }
+  if (back) { state.index = Math.max(0, state.entries.findIndex((x) => x.group && x.group.key === back)); show(); }
 }
 
 async function move(step) {
   // what was changed here is saved first, whichever way the grader goes
   if (state.dirty && !(await save())) return;
   const index = state.index + step;
-  if (index >= 0 && index < state.question.answers.length) state.index = index;
-  else if (step > 0) say("That was the last answer.");
+  if (index >= 0 && index < state.entries.length) state.index = index;
+  else if (step > 0) say(state.entries.some((e) => !graded(e)) ? "That was the last one here; some earlier ones are not graded yet." : "That was the last one: every answer here is graded.");
+  state.dirty = false;
+  state.draft = null;
+  show();
+}
+
+function setMode(changes) {
+  Object.assign(state, changes);
+  buildEntries();
+  state.index = 0;
+  state.draft = null;
   state.dirty = false;
   show();
 }
@@ -147,7 +301,7 @@ async function apply(items) {
 async function toggleNames() {
   // the server sends who wrote each answer only when asked
   state.names = !state.names;
-  if (state.names && current() && current().student === undefined) {
+  if (state.names && state.question.answers.length && state.question.answers[0].student === undefined) {
     const { data } = await call("GET", `/questions/${state.question.notebook}/${state.question.grade_id}?names=1`);
     const byId = new Map(data.answers.map((a) => [a.grade_id, a]));
     for (const answer of state.question.answers) Object.assign(answer, { student: byId.get(answer.grade_id).student, name: byId.get(answer.grade_id).name });
@@ -167,7 +321,9 @@ async function rescore() {
 document.addEventListener("keydown", async (event) => {
   const typing = ["TEXTAREA", "INPUT"].includes(document.activeElement.tagName);
   if (typing) {
-    if (event.key === "Escape") { document.activeElement.blur(); state.dirty = true; }
+    if (event.key === "Escape" && document.activeElement.id === "search") { $("search").value = ""; document.activeElement.blur(); setMode({ filter: "" }); }
+    else if (event.key === "Enter" && document.activeElement.id === "search") { event.preventDefault(); document.activeElement.blur(); }
+    else if (event.key === "Escape") { document.activeElement.blur(); state.dirty = true; }
     else if (event.key === "Enter" && !event.shiftKey && document.activeElement.id === "comment") {
       event.preventDefault(); document.activeElement.blur(); await guarded(() => move(1));
     }
@@ -184,6 +340,11 @@ document.addEventListener("keydown", async (event) => {
     "+": () => { current().adjustment += 0.5; state.dirty = true; show(); },
     "-": () => { current().adjustment -= 0.5; state.dirty = true; show(); },
     n: () => toggleNames(),
+    u: () => undo(),
+    x: () => split(),
+    o: () => openGroup(),
+    g: () => setMode({ mode: state.mode === "all" ? "grouped" : "all", only: null }),
+    "/": () => $("search").focus(),
     r: () => rescore(),
     q: () => { location.hash = ""; },
     "?": () => $("help").showModal(),
@@ -202,6 +363,7 @@ function guarded(action) {
 
 $("adjustment").addEventListener("change", () => { current().adjustment = Number($("adjustment").value) || 0; state.dirty = true; show(); });
 $("comment").addEventListener("input", () => { state.dirty = true; });
+$("search").addEventListener("input", () => { if (state.question) setMode({ filter: $("search").value, only: null }); });
 
 async function route() {
   try {
