@@ -301,3 +301,77 @@ def test_names_in_the_url_are_checked_against_the_gradebook(class_course, path):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert (refused.value.code, refused.value.reason) == (404, "Not in the gradebook"), path
+
+
+def test_groups_blank_identical_and_near_answers():
+    """Which answers does the view put together, and what do graders' decisions change? Blank (empty, spaces, the
+    placeholder in any case), identical once Markdown, case and punctuation are set aside, and near-identical
+    (reordered sentences, a typo) proposed; a short answer alike to another is not; an answer taken out stays
+    out, one graded with a group stays in it, and one whose text changed since leaves it."""
+    from grade_by_question.groups import groups_for, text_hash
+
+    long = "With zero init every hidden unit computes the same output and gets the same gradient, so they stay equal forever."
+    reordered = "They stay equal forever. With zero init every hidden unit computes the same output and gets the same gradiant, so"
+    answers = [("a", ""), ("b", "  \n"), ("c", "YOUR ANSWER HERE"), ("d", "*your answer here*"),
+               ("e", long), ("f", f"**{long.upper()}**"), ("g", reordered), ("h", "He for ReLU."), ("i", "He for tanh."),
+               ("j", "Something else entirely, about learning rates and how Adam adapts them per parameter.")]
+    found, left = groups_for(answers, {})
+    assert [(g.kind, g.members, g.proposed) for g in found] == [
+        ("blank", ["a", "b", "c", "d"], False), ("near", ["e", "f", "g"], True)], found
+    assert left == []
+    # identical answers alone (no near one) make an identical group
+    found, _ = groups_for([a for a in answers if a[0] != "g"], {})
+    assert [(g.kind, g.members) for g in found] == [("blank", ["a", "b", "c", "d"]), ("identical", ["e", "f"])]
+
+    near = found_key = groups_for(answers, {})[0][1].key
+    decisions = {"c": {"how": "single", "key": "", "text_hash": text_hash("YOUR ANSWER HERE")},  # taken out
+                 "e": {"how": "member", "key": found_key, "text_hash": text_hash(long)},  # accepted with the group
+                 "g": {"how": "member", "key": near, "text_hash": text_hash("an earlier text")}}  # changed since
+    found, left = groups_for(answers, decisions)
+    assert [(g.kind, g.members, g.proposed) for g in found] == [
+        ("blank", ["a", "b", "d"], False), ("near", ["e", "f"], False)], found
+    assert left == ["g"]
+
+
+def test_a_group_is_saved_whole_or_not_at_all(tmp_path):
+    """`marks.apply`: several answers' marks and decisions in one transaction; when one answer was saved by
+    another grader meanwhile, none of them changes, and the conflict names that answer; clearing a mark puts
+    back nbgrader's score and comment."""
+    from nbgrader.api import Gradebook
+
+    from grade_by_question.marks import apply
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    items = (RubricItem(1, 1.0, "Names the failure", "You name it."),)
+    with Gradebook(url) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook(NOTEBOOK, ASSIGNMENT)
+        gb.add_grade_cell(QUESTION, NOTEBOOK, ASSIGNMENT, max_score=2, cell_type="markdown")
+        gb.add_solution_cell(QUESTION, NOTEBOOK, ASSIGNMENT)
+        ids = []
+        for student in ["student-01", "student-02"]:
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+            ids.append(gb.find_grade(QUESTION, NOTEBOOK, ASSIGNMENT, student).id)
+    with Marks(url) as marks:
+        marks.save(ids[1], [], 0, "", version=0, grader="ta-2")  # the second answer, saved by another grader
+    decision = {"how": "member", "key": "same-x", "text_hash": "h"}
+    group = [{"grade_id": i, "version": 0, "mark": {"items": ["Names the failure"]}, "decision": decision} for i in ids]
+    with Gradebook(url) as gb:
+        with pytest.raises(Conflict) as refused:
+            apply(gb, group, items, 2)
+    assert set(refused.value.current) == {ids[1]}
+    with Gradebook(url) as gb, Marks(url) as marks:
+        assert gb.find_grade_by_id(ids[0]).manual_score is None and marks.read([ids[0]]) == {} and marks.read_groups(ids) == {}
+    group[1]["version"] = 1
+    with Gradebook(url) as gb:
+        done = apply(gb, group, items, 2)
+    assert [done[i]["score"] for i in ids] == [1.0, 1.0]
+    with Gradebook(url) as gb, Marks(url) as marks:
+        assert [gb.find_grade_by_id(i).manual_score for i in ids] == [1.0, 1.0]
+        assert {d["key"] for d in marks.read_groups(ids).values()} == {"same-x"}
+    with Gradebook(url) as gb:  # undone: the first answer as autograde left it
+        apply(gb, [{"grade_id": ids[0], "version": 1, "mark": None, "score": None, "feedback": None, "decision": None}], items, 2)
+    with Gradebook(url) as gb, Marks(url) as marks:
+        grade = gb.find_grade_by_id(ids[0])
+        assert (grade.manual_score, grade.needs_manual_grade) == (None, True) and set(marks.read_groups(ids)) == {ids[1]}
