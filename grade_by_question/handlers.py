@@ -83,6 +83,11 @@ class Base(JupyterHandler):
         return name
 
 
+def suggested(rubric, text):
+    """The titles of the rubric items whose `*Matches:*` lines `text` meets (course.questions)."""
+    return [item.title for item in rubric if item.suits(text)]
+
+
 class Page(Base):
     @web.authenticated
     def get(self, name="index.html"):
@@ -159,6 +164,7 @@ class Question(Base):
                 **({"student": row["student"], "name": row["name"]} if with_names else {}),
                 "html": render(row["text"]), "words": groups.normalise(row["text"]),
                 "is_model_answer": bool(model_words) and groups.normalise(row["text"]) == model_words,
+                "suggested": suggested(q.rubric, row["text"]),
                 "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
                 "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
                 "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
@@ -167,7 +173,8 @@ class Question(Base):
             "notebook": notebook, "grade_id": grade_id, "points": q.points,
             "prompt": render(q.question), "model_answer": render(q.answer),
             "notes": render(q.notes) if q.notes else "",
-            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment)} for i in q.rubric],
+            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment),
+                        "highlight": "|".join(i.matches)} for i in q.rubric],
             "answers": result, "groups": [g.as_json() for g in found]})
 
 
@@ -186,10 +193,11 @@ class Mark(Base):
                 raise web.HTTPError(404) from None
             if grade.name != grade_id or grade.notebook.notebook.name != notebook:
                 raise web.HTTPError(400, "that answer is not one of this question's")
+            text = answers.answer_text(self.autograded_notebook(grade.notebook.student.id, notebook), grade_id)
             with Marks(coursedir.db_url) as marks:
                 try:
                     mark = marks.save(answer_id, titles, adjustment, comment, int(body.get("version", 0)),
-                                      grader=getattr(self.current_user, "username", ""))
+                                      grader=getattr(self.current_user, "username", ""), suggested=suggested(q.rubric, text))
                 except Conflict as conflict:
                     return self.write_json({"conflict": True, "current": conflict.current}, status=409)
             points = score(q.rubric, titles, adjustment, q.points)
@@ -223,15 +231,14 @@ class BatchMarks(Base):
                     if mark is None:  # (an undo: nbgrader's score and comment as they were)
                         clean["score"] = None if change.get("score") is None else min(max(float(change["score"]), 0.0), float(q.points))
                         clean["feedback"] = None if change.get("feedback") is None else str(change["feedback"])
-                    if change.get("suggested") is not None:
-                        clean["suggested"] = [t for t in change["suggested"] if t in titles]
+                # (the text the grader sees now: what the items were suggested for, and decided on)
+                text = answers.answer_text(self.autograded_notebook(grade.notebook.student.id, notebook), grade_id)
+                if clean.get("mark") is not None:
+                    clean["suggested"] = suggested(q.rubric, text)
                 if "decision" in change:
                     decision = change["decision"]
                     if decision is not None and decision.get("how") not in ("member", "single"):
                         raise web.HTTPError(400, "a decision is `member` of a group or `single`")
-                    # (the text the decision is made on: the one the grader sees now)
-                    student = grade.notebook.student.id
-                    text = answers.answer_text(self.autograded_notebook(student, notebook), grade_id)
                     clean["decision"] = None if decision is None else {
                         "how": decision["how"], "key": str(decision.get("key", ""))[:64], "text_hash": groups.text_hash(text)}
                 changes.append(clean)

@@ -71,9 +71,19 @@ def gradebook_state(course):
                 for g in nb.grades if g.name == QUESTION for c in nb.comments if c.name == QUESTION}
 
 
-def presses_for(applied, full):
-    """The keys a grader presses to give `applied` items: f for full marks, 0 for none, else each item then Enter."""
-    return ["f"] if set(applied) == full else ["0"] if not applied else applied + ["Enter"]
+def answer_ids(course):
+    """{student: nbgrader's id of their answer to the question}"""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {nb.student.id: g.id for nb in gb.notebook_submissions(NOTEBOOK, ASSIGNMENT) for g in nb.grades if g.name == QUESTION}
+
+
+def presses_for(wanted, shown, full):
+    """The fewest keys that give `wanted` items when `shown` ones are applied (suggested): Enter confirms, f gives
+    full marks, 0 none, else each item to change, then Enter."""
+    wanted, shown = set(wanted), set(shown)
+    return ["0"] if not wanted else ["Enter"] if wanted == shown else ["f"] if wanted == full else sorted(wanted ^ shown) + ["Enter"]
 
 
 def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course):
@@ -99,7 +109,7 @@ def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course
     before = gradebook_state(course)
     browser.screenshot("the blank answers as one group")
     page.keyboard.press("n")  # names shown, so that the test knows whose answer it grades
-    keys, titles = 1, []
+    keys, titles, confirmed = 1, [], []
 
     # The blank group: one key grades both 0; u puts back what the gradebook had; 0 again
     page.keyboard.press("0")
@@ -153,7 +163,13 @@ def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course
         titles.append(title)
         assert title.startswith("Answer "), title
         student = re.search(r"student-\d+", title).group(0)
-        presses = presses_for(want[student]["items"].split(), full)
+        shown = [k.strip() for k in page.locator("#rubric li.applied .key").all_inner_texts()]
+        presses = presses_for(want[student]["items"].split(), shown, full)
+        if presses == ["Enter"] and set(shown) not in ({*full}, set()):
+            confirmed.append(student)  # a partial mark suggested, confirmed with one key
+            if len(confirmed) == 1:
+                assert page.locator("#answer mark").count(), "the words that suggested the items are not marked"
+                browser.screenshot("items suggested, their words marked: Enter confirms")
         if number == 5:
             browser.screenshot("an answer with items applied, before saving")
         for key in presses:
@@ -171,8 +187,13 @@ def test_a_question_graded_for_the_class_with_the_keyboard(browser, class_course
         assert score == float(row["score"]), f"{student}: {score}, expected {row['score']}"
         for key in row["items"].split():
             assert by_key[key].comment in comment, f"{student}: the comment lacks item {key}'s"
-    print(f"{keys} keystrokes for {len(want)} answers: {keys / len(want):.2f} per answer")
-    assert keys / len(want) <= 1.34
+    print(f"{keys} keystrokes for {len(want)} answers: {keys / len(want):.2f} per answer; {len(confirmed)} partial "
+          "marks suggested and confirmed with Enter")
+    assert keys / len(want) <= 1.25 and confirmed
+    with Marks(f"sqlite:///{course / 'gradebook.db'}") as saved:  # the marks table says what was suggested
+        ids = answer_ids(course)
+        mark = saved.read([ids[confirmed[0]]])[ids[confirmed[0]]]
+        assert mark["suggested"] and json.loads(mark["suggested"]) == mark["items"] and mark["items"], mark
 
     # Formulas render as MathML, from the server, with nothing fetched: Q3's rubric has one
     page.keyboard.press("q")

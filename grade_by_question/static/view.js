@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 // entries: what the grader decides on, in turn: groups of alike answers first, then the answers on their own
 // (or, with `g`, every answer; with `o`, one group's members; with `/`, the answers that hold some words)
 const state = { question: null, entries: [], index: 0, mode: "grouped", only: null, filter: "", names: false,
-                dirty: false, draft: null, undo: [], queue: Promise.resolve() };
+                dirty: false, draft: null, suggesting: false, undo: [], queue: Promise.resolve() };
 
 function xsrf() {
   const match = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
@@ -103,9 +103,49 @@ function current() {
     const [first, ...rest] = e.members, same = (a) => JSON.stringify([[...a.items].sort(), a.adjustment, a.comment]);
     state.draft = rest.every((a) => same(a) === same(first)) && first.score !== null
       ? { items: [...first.items], adjustment: first.adjustment, comment: first.comment, score: first.score }
-      : { items: [], adjustment: 0, comment: "", score: null };
+      : { items: [], adjustment: 0, comment: "", score: null,
+          suggested: first.suggested.filter((t) => rest.every((a) => a.suggested.includes(t))) };
   }
   return state.draft;
+}
+
+// An answer not graded yet starts with the items its text suggests (the rubric's `*Matches:*` lines) applied,
+// not saved: Enter confirms them, the usual keys change them
+function suggest() {
+  const e = entry(), mark = current();
+  state.suggesting = false;
+  if (!e || graded(e) || state.dirty) return;
+  const suggestion = e.group ? mark.suggested || [] : mark.suggested;
+  if (suggestion.length && !mark.items.length && !mark.adjustment) {
+    mark.items = [...suggestion];
+    state.suggesting = true;
+  }
+}
+
+// The words that made the view suggest an item, marked in the answer (text nodes split, nothing parsed as HTML)
+function highlight(root, titles) {
+  const sources = state.question.rubric.filter((i) => titles.includes(i.title) && i.highlight).map((i) => i.highlight);
+  let pattern;
+  try { pattern = sources.length && new RegExp(sources.join("|"), "giu"); } catch { return; }  // (a Python-only expression)
+  if (!pattern) return;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    if (node.parentElement.closest("math")) continue;
+    const text = node.data, parts = [];
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      if (!match[0]) continue;
+      parts.push(document.createTextNode(text.slice(last, match.index)));
+      const mark = document.createElement("mark");
+      mark.textContent = match[0];
+      parts.push(mark);
+      last = match.index + match[0].length;
+    }
+    if (!parts.length) continue;
+    parts.push(document.createTextNode(text.slice(last)));
+    node.replaceWith(...parts);
+  }
 }
 
 function scoreOf(answer) {
@@ -118,10 +158,11 @@ const KINDS = { blank: "blank answers (empty, or the placeholder left as it was)
                 near: "near-identical answers" };
 
 function show() {
+  if (!state.dirty && !state.suggesting) suggest();
   const q = state.question, e = entry(), mark = current();
   const left = q.answers.filter((a) => a.score === null).length;
   const groups = state.entries.filter((x) => x.group), groupsLeft = groups.filter((x) => !graded(x)).length;
-  $("progress").textContent = (groups.length ? `${groupsLeft} of ${groups.length} groups · ` : "") +
+  $("progress").textContent = (groups.length ? `${groupsLeft} of ${groups.length} groups left · ` : "") +
     `${left} of ${q.answers.length} answers left` + (state.filter ? ` · matching “${state.filter}”` : state.only ? " · one group's answers" : state.mode === "all" ? " · every answer" : "");
   if (!e) { $("answer-title").textContent = ""; $("answer").textContent = state.filter ? "No answer holds these words." : "No answers to this question yet."; return; }
   localStorage.setItem(storageKey(), String(state.index));
@@ -152,9 +193,12 @@ function show() {
     if (answer.group) $("note").textContent = "In a group: a mark saved here changes this answer alone.";
     if (answer.left_group) $("note").textContent = "Its text changed since it was graded with a group: grade it again.";
   }
+  const suggestion = e.group ? mark.suggested || [] : e.answer.suggested;
+  highlight($("answer"), suggestion);
   $("rubric").replaceChildren(...q.rubric.map((item) => {
     const li = document.createElement("li");
-    li.className = (mark.items.includes(item.title) ? "applied " : "") + (item.points < 0 ? "deduction" : "");
+    li.className = (mark.items.includes(item.title) ? "applied " : "") + (item.points < 0 ? "deduction " : "") +
+      (suggestion.includes(item.title) ? "suggested" : "");
     li.innerHTML = `<span class="key"></span><span class="points"></span><span class="title"></span><span class="comment">${item.comment}</span>`;
     li.querySelector(".key").textContent = item.key;
     li.querySelector(".points").textContent = (item.points > 0 ? "+" : "") + item.points;
@@ -166,7 +210,7 @@ function show() {
   $("comment").value = mark.comment;
   const pending = !graded(e) || state.dirty;
   $("score").textContent = `${scoreOf(mark)} / ${q.points}` + (e.group ? ` each` : "") +
-    (pending ? (!graded(e) && !state.dirty ? " · not graded" : " · not saved") : " · saved");
+    (state.suggesting ? " · suggested: Enter confirms" : pending ? (!graded(e) && !state.dirty ? " · not graded" : " · not saved") : " · saved");
 }
 
 function toggle(key) {
@@ -175,6 +219,7 @@ function toggle(key) {
   const answer = current();
   answer.items = answer.items.includes(item.title) ? answer.items.filter((t) => t !== item.title) : [...answer.items, item.title];
   state.dirty = true;
+  state.suggesting = false;
   show();
 }
 
@@ -270,9 +315,10 @@ function openGroup() {
   if (back) { state.index = Math.max(0, state.entries.findIndex((x) => x.group && x.group.key === back)); show(); }
 }
 
-async function move(step) {
-  // what was changed here is saved first, whichever way the grader goes
-  if (state.dirty && !(await save())) return;
+async function move(step, confirm = false) {
+  // what was changed here is saved first, whichever way the grader goes; suggested items only when confirmed
+  if ((state.dirty || (confirm && state.suggesting)) && !(await save())) return;
+  dropSuggestion();
   const index = state.index + step;
   if (index >= 0 && index < state.entries.length) state.index = index;
   else if (step > 0) say(state.entries.some((e) => !graded(e)) ? "That was the last one here; some earlier ones are not graded yet." : "That was the last one: every answer here is graded.");
@@ -281,7 +327,15 @@ async function move(step) {
   show();
 }
 
+// an unconfirmed suggestion is dropped when the grader goes elsewhere
+function dropSuggestion() {
+  const e = entry();
+  if (state.suggesting && e) { if (e.group) state.draft = null; else e.answer.items = []; }
+  state.suggesting = false;
+}
+
 function setMode(changes) {
+  dropSuggestion();
   Object.assign(state, changes);
   buildEntries();
   state.index = 0;
@@ -325,7 +379,7 @@ document.addEventListener("keydown", async (event) => {
     else if (event.key === "Enter" && document.activeElement.id === "search") { event.preventDefault(); document.activeElement.blur(); }
     else if (event.key === "Escape") { document.activeElement.blur(); state.dirty = true; }
     else if (event.key === "Enter" && !event.shiftKey && document.activeElement.id === "comment") {
-      event.preventDefault(); document.activeElement.blur(); await guarded(() => move(1));
+      event.preventDefault(); document.activeElement.blur(); await guarded(() => move(1, true));
     }
     return;
   }
@@ -334,7 +388,7 @@ document.addEventListener("keydown", async (event) => {
   const actions = {
     f: () => apply(q.rubric.filter((i) => i.points >= 1).map((i) => i.title)),
     0: () => apply([]),
-    Enter: () => move(1), ArrowRight: () => move(1), j: () => move(1),
+    Enter: () => move(1, true), ArrowRight: () => move(1), j: () => move(1),
     ArrowLeft: () => move(-1), k: () => move(-1),
     c: () => $("comment").focus(),
     "+": () => { current().adjustment += 0.5; state.dirty = true; show(); },
