@@ -15,27 +15,14 @@ text it was decided on. An answer whose text has changed since (a regrade after 
 left its group: its row no longer applies, and the view shows it on its own, flagged.
 """
 import hashlib
-import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-PLACEHOLDER = "YOUR ANSWER HERE"  # nbgrader's text in a written answer's cell of the release
+from course.words import BLANK, normalise
+
 NEAR_SIMILARITY = 88  # percent, RapidFuzz token-sort ratio to the group's first answer
 NEAR_MIN_WORDS = 8  # shorter answers are grouped only when identical: "He for ReLU" is 82% "He for tanh"
-
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_TAG = re.compile(r"<[^>]*>")
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def normalise(text):
-    """`text` as words only: no Markdown (links keep their text), HTML tags, punctuation or case."""
-    text = _TAG.sub(" ", _MARKDOWN_LINK.sub(r"\1", text))
-    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
-
-
-BLANK = {"", normalise(PLACEHOLDER)}
 
 
 def text_hash(text):

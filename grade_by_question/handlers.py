@@ -11,6 +11,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from tornado import web
 
 from course.markdown import render
+from course.words import normalise
 from grade_by_question import answers, groups
 from grade_by_question.marks import Conflict, Marks, apply, feedback_comment, score, write_to_gradebook
 
@@ -99,6 +100,21 @@ class Page(Base):
         self.finish((STATIC / name).read_bytes())
 
 
+class CopyingReport(Base):
+    @web.authenticated
+    def get(self):
+        """The course's copying report (`python -m tools.copying`), as that command wrote it: a page without
+        script, whose students' text is escaped; served with a policy that runs nothing either."""
+        path = Path(self.coursedir.root) / "copying_report.html"
+        if not path.is_file() or path.is_symlink():
+            raise web.HTTPError(404, "no copying report yet: run `python -m tools.copying` in the course folder",
+                                reason="No copying report yet")
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+        self.set_header("Content-Type", "text/html")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(path.read_bytes())
+
+
 class Questions(Base):
     @web.authenticated
     def get(self):
@@ -151,7 +167,7 @@ class Question(Base):
         rows.sort(key=lambda r: position[r["student"]])
         found, left = groups.groups_for([(r["grade_id"], r["text"]) for r in rows], decisions)
         group_of = {answer: g.key for g in found for answer in g.members}
-        model_words = groups.normalise(q.answer)  # (an answer that is the model answer, word for word, says so)
+        model_words = normalise(q.answer)  # (an answer that is the model answer, word for word, says so)
         result = []
         for number, row in enumerate(rows, 1):
             mark = saved.get(row["grade_id"])
@@ -162,8 +178,8 @@ class Question(Base):
             result.append({
                 "grade_id": row["grade_id"], "number": number,
                 **({"student": row["student"], "name": row["name"]} if with_names else {}),
-                "html": render(row["text"]), "words": groups.normalise(row["text"]),
-                "is_model_answer": bool(model_words) and groups.normalise(row["text"]) == model_words,
+                "html": render(row["text"]), "words": normalise(row["text"]),
+                "is_model_answer": bool(model_words) and normalise(row["text"]) == model_words,
                 "suggested": suggested(q.rubric, row["text"]),
                 "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
                 "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
@@ -277,6 +293,7 @@ def add_handlers(web_app):
     question = r"/api/questions/(?P<notebook>[\w-]+)/(?P<grade_id>[\w-]+)"
     web_app.add_handlers(".*$", [
         (base, Page), (base + "/", Page), (base + r"/(?P<name>view\.(?:js|css))", Page),
+        (base + "/copying", CopyingReport),
         (base + "/api/questions", Questions),
         (base + question, Question),
         (base + question + r"/answers/(?P<answer_id>[\w-]+)", Mark),

@@ -396,3 +396,25 @@ def test_a_group_is_saved_whole_or_not_at_all(tmp_path):
     with Gradebook(url) as gb, Marks(url) as marks:
         grade = gb.find_grade_by_id(ids[0])
         assert (grade.manual_score, grade.needs_manual_grade) == (None, True) and set(marks.read_groups(ids)) == {ids[1]}
+
+
+def test_the_view_links_the_copying_report(class_course):
+    """The view serves the course's copying report once `python -m tools.copying` has written it (404 before),
+    with a policy under which nothing on it runs."""
+    import subprocess
+    import sys
+
+    from course import ROOT
+    from course.nbgrader_cli import user_environment
+
+    course, lab = class_course
+    url = f"{lab.url}/grade-by-question/copying"
+    request = urllib.request.Request(url, headers={"Authorization": f"token {lab.token}"})
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(request, timeout=30)
+    assert missing.value.code == 404
+    subprocess.run([sys.executable, "-m", "tools.copying", "--course", str(course)], cwd=ROOT, env=user_environment(),
+                   check=True, capture_output=True, timeout=300)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        page, policy = response.read().decode(), response.headers["Content-Security-Policy"]
+    assert "<h1>Copying report" in page and policy.startswith("default-src 'none'") and "script" not in policy
