@@ -16,9 +16,11 @@
    the instructor's machine writes per second (autograded folder and gradebook, sqlite and PostgreSQL),
    the scheduler's cost per task, and what these allow on many machines.
 6. Part 4's explorer: how long a change of one of its controls takes to redraw (target: under 1 s).
+7. Grading written answers by question: decisions, suggestions and keystrokes on the sample class, and a
+   generated class of 300 (groups, opening a question, the copying report): benchmarks/grading_by_question.py.
 
     python -m benchmarks.run               # all of it (make bench)
-    python -m benchmarks.run --sections 2 5 6
+    python -m benchmarks.run --sections 2 5 6 7
 
 Times are wall-clock seconds; ratios are what to compare across machines. The console shows the
 rows only: what the processes measured say (TensorFlow, Dask, Jupyter) goes to bench.log.
@@ -44,6 +46,7 @@ from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
 from course.postgres import postgres_server
 from grading_engine.cluster import COURSE_FILES, pack, pack_submission, record_cells, start_client, store_result
+from benchmarks.grading_by_question import section_7
 from tools.grading import Sample, build_submission, make_course, submit
 
 COMPLETE = Sample("complete", "solutions")
@@ -320,7 +323,7 @@ def scheduler_cost_per_task(tasks=1000):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6], help="which sections (4 comes with 3)")
+    parser.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7], help="which sections (4 comes with 3)")
     sections = set(parser.parse_args(argv).sections)
     sys.stdout.reconfigure(line_buffering=True)
     # Everything but the rows (TensorFlow's C++ lines, Dask's log, Jupyter's warnings) to the log:
@@ -343,6 +346,8 @@ def main(argv=None):
                 section_5(tmp, course, per_submission, result, graded)
             if 6 in sections:
                 section_6(tmp)
+            if 7 in sections:
+                section_7(tmp)
     except BaseException:
         sys.stdout.flush()
         os.write(1, f"\nThe bench stopped; the end of {LOG}:\n".encode() + LOG.read_bytes()[-6000:])

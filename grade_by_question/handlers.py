@@ -145,53 +145,61 @@ class Question(Base):
         groups of alike answers (grade_by_question/groups.py); who wrote each answer only with `?names=1`
         (what the page fetches when the grader asks), so that anonymous grading does not rest on the grader
         not looking at the page's data."""
-        coursedir, with_names = self.coursedir, self.get_argument("names", "0") == "1"
         q = self.written_question(notebook, grade_id)
-        with Gradebook(coursedir.db_url) as gb:
-            rows = []
-            for nb in gb.notebook_submissions(notebook, self.assignment):
-                grade = next((g for g in nb.grades if g.name == grade_id), None)
-                if grade is None:
-                    continue
-                student = nb.student.id
-                path = self.autograded_notebook(student, notebook)
-                name = " ".join(filter(None, [nb.student.first_name, nb.student.last_name])) or student
-                comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
-                rows.append({"grade_id": grade.id, "student": student, "name": name, "text": answers.answer_text(path, grade_id),
-                             "manual_score": grade.manual_score, "manual_comment": comment or "", "feedback": comment})
-        with Marks(coursedir.db_url) as marks:
-            saved = marks.read([r["grade_id"] for r in rows])
-            decisions = marks.read_groups([r["grade_id"] for r in rows])
-        order = answers.anonymous_order([r["student"] for r in rows], f"{self.assignment}/{notebook}/{grade_id}")
-        position = {student: index for index, student in enumerate(order)}
-        rows.sort(key=lambda r: position[r["student"]])
-        found, left = groups.groups_for([(r["grade_id"], r["text"]) for r in rows], decisions)
-        group_of = {answer: g.key for g in found for answer in g.members}
-        model_words = normalise(q.answer)  # (an answer that is the model answer, word for word, says so)
-        result = []
-        for number, row in enumerate(rows, 1):
-            mark = saved.get(row["grade_id"])
-            # graded with an item whose points or comment changed in source/ since
-            stale = mark is not None and row["manual_score"] is not None and (
-                abs(score(q.rubric, mark["items"], mark["adjustment"], q.points) - row["manual_score"]) > 1e-9
-                or feedback_comment(q.rubric, mark["items"], mark["comment"]) != row["manual_comment"])
-            result.append({
-                "grade_id": row["grade_id"], "number": number,
-                **({"student": row["student"], "name": row["name"]} if with_names else {}),
-                "html": render(row["text"]), "words": normalise(row["text"]),
-                "is_model_answer": bool(model_words) and normalise(row["text"]) == model_words,
-                "suggested": suggested(q.rubric, row["text"]),
-                "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
-                "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
-                "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
-                "version": mark["version"] if mark else 0, "stale": stale})
-        self.write_json({
-            "notebook": notebook, "grade_id": grade_id, "points": q.points,
-            "prompt": render(q.question), "model_answer": render(q.answer),
-            "notes": render(q.notes) if q.notes else "",
-            "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment),
-                        "highlight": "|".join(i.matches)} for i in q.rubric],
-            "answers": result, "groups": [g.as_json() for g in found]})
+        self.write_json(question_json(self.coursedir.db_url, q, self.assignment, notebook,
+                                      lambda student: self.autograded_notebook(student, notebook),
+                                      with_names=self.get_argument("names", "0") == "1"))
+
+
+def question_json(db_url, q, assignment, notebook, autograded, with_names=False):
+    """What the view shows of question `q` (a `WrittenQuestion` of `notebook`): prompt, model answer, rubric,
+    each answer (read from `autograded(student)`'s notebook) with its mark and suggested items, and the groups."""
+    grade_id = q.grade_id
+    with Gradebook(db_url) as gb:
+        rows = []
+        for nb in gb.notebook_submissions(notebook, assignment):
+            grade = next((g for g in nb.grades if g.name == grade_id), None)
+            if grade is None:
+                continue
+            student = nb.student.id
+            name = " ".join(filter(None, [nb.student.first_name, nb.student.last_name])) or student
+            comment = next((c.manual_comment for c in nb.comments if c.name == grade_id), None)
+            rows.append({"grade_id": grade.id, "student": student, "name": name,
+                         "text": answers.answer_text(autograded(student), grade_id),
+                         "manual_score": grade.manual_score, "manual_comment": comment or "", "feedback": comment})
+    with Marks(db_url) as marks:
+        saved = marks.read([r["grade_id"] for r in rows])
+        decisions = marks.read_groups([r["grade_id"] for r in rows])
+    order = answers.anonymous_order([r["student"] for r in rows], f"{assignment}/{notebook}/{grade_id}")
+    position = {student: index for index, student in enumerate(order)}
+    rows.sort(key=lambda r: position[r["student"]])
+    found, left = groups.groups_for([(r["grade_id"], r["text"]) for r in rows], decisions)
+    group_of = {answer: g.key for g in found for answer in g.members}
+    model_words = normalise(q.answer)  # (an answer that is the model answer, word for word, says so)
+    result = []
+    for number, row in enumerate(rows, 1):
+        mark = saved.get(row["grade_id"])
+        # graded with an item whose points or comment changed in source/ since
+        stale = mark is not None and row["manual_score"] is not None and (
+            abs(score(q.rubric, mark["items"], mark["adjustment"], q.points) - row["manual_score"]) > 1e-9
+            or feedback_comment(q.rubric, mark["items"], mark["comment"]) != row["manual_comment"])
+        result.append({
+            "grade_id": row["grade_id"], "number": number,
+            **({"student": row["student"], "name": row["name"]} if with_names else {}),
+            "html": render(row["text"]), "words": normalise(row["text"]),
+            "is_model_answer": bool(model_words) and normalise(row["text"]) == model_words,
+            "suggested": suggested(q.rubric, row["text"]),
+            "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
+            "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
+            "adjustment": mark["adjustment"] if mark else 0.0, "comment": mark["comment"] if mark else "",
+            "version": mark["version"] if mark else 0, "stale": stale})
+    return {
+        "notebook": notebook, "grade_id": grade_id, "points": q.points,
+        "prompt": render(q.question), "model_answer": render(q.answer),
+        "notes": render(q.notes) if q.notes else "",
+        "rubric": [{"key": i.key, "points": i.points, "title": i.title, "comment": render(i.comment),
+                    "highlight": "|".join(i.matches)} for i in q.rubric],
+        "answers": result, "groups": [g.as_json() for g in found]}
 
 
 class Mark(Base):
