@@ -354,15 +354,21 @@ def test_groups_blank_identical_and_near_answers():
     assert left == ["g"]
 
 
-def test_a_group_is_saved_whole_or_not_at_all(tmp_path):
-    """`marks.apply`: several answers' marks and decisions in one transaction; when one answer was saved by
-    another grader meanwhile, none of them changes, and the conflict names that answer; clearing a mark puts
-    back nbgrader's score and comment."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gradebook_url(request, tmp_path):
+    with contextlib.ExitStack() as stack:
+        yield f"sqlite:///{tmp_path / 'gradebook.db'}" if request.param == "sqlite" else stack.enter_context(postgres_server())
+
+
+def test_a_group_is_saved_whole_or_not_at_all(gradebook_url):
+    """`marks.apply`, in either database: several answers' marks and decisions in one transaction; when one
+    answer was saved by another grader meanwhile, none of them changes, and the conflict names that answer;
+    clearing a mark puts back nbgrader's score and comment."""
     from nbgrader.api import Gradebook
 
     from grade_by_question.marks import apply
 
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    url = gradebook_url
     items = (RubricItem(1, 1.0, "Names the failure", "You name it."),)
     with Gradebook(url) as gb:
         gb.add_assignment(ASSIGNMENT)
@@ -418,3 +424,20 @@ def test_the_view_links_the_copying_report(class_course):
     with urllib.request.urlopen(request, timeout=30) as response:
         page, policy = response.read().decode(), response.headers["Content-Security-Policy"]
     assert "<h1>Copying report" in page and policy.startswith("default-src 'none'") and "script" not in policy
+
+
+def test_a_marks_table_from_before_suggestions_gains_the_column(tmp_path):
+    """A course graded before suggestions were recorded keeps its marks: the table gains `suggested`."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE grade_by_question_marks (grade_id VARCHAR(128) PRIMARY KEY, items TEXT NOT NULL, "
+                             "adjustment FLOAT NOT NULL, comment TEXT NOT NULL, version INTEGER NOT NULL, "
+                             "grader VARCHAR(128) NOT NULL, updated FLOAT NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO grade_by_question_marks VALUES ('a', '[\"X\"]', 0, '', 1, 'ta', 0)"))
+    engine.dispose()
+    with Marks(url) as marks:
+        assert marks.read(["a"])["a"]["items"] == ["X"]
+        assert marks.save("a", ["X"], 0, "", version=1, suggested=["X"])["suggested"] == '["X"]'
