@@ -65,4 +65,4 @@ outputs: $(VENV)/.installed
 	$(BIN)/python -m tools.notebooks refresh $(NOTEBOOKS)
 
 clean:
-	rm -rf submitted quarantine autograded/*/ feedback gradebook.db grades.csv grades_by_cell.csv copying_report.html copying_report.csv
+	rm -rf submitted quarantine downloaded autograded/*/ feedback gradebook.db grades.csv grades_by_cell.csv copying_report.html copying_report.csv canvas_grades.csv moodle_grades.csv

@@ -108,3 +108,12 @@ c.FeedbackPageExporter.template_file = "feedback_page.html.j2"
 c.FeedbackPageExporter.preprocessors = []  # (an exporter's run before the converter's: SanitizeStudentWork is above)
 c.FeedbackPageExporter.default_preprocessors = HTMLExporter.class_traits()["default_preprocessors"].default()
 c.FeedbackPageExporter.filters = {"markdown2html": markdown.render}
+
+# Courses whose students upload to Canvas or Moodle (docs/hosting.md): `nbgrader zip_collect` reads the
+# file names of their "download all submissions" zip, reports and skips any other name or a notebook
+# that is not the assignment's, and opens only the LMS's own zips, within limits (lms/collect.py);
+# `nbgrader export --exporter=lms.export.CanvasExport` (or MoodleExport) writes the CSV each imports.
+# (Named, not imported: a grading worker never loads them.)
+c.ZipCollectApp.collector_plugin = "lms.collect.LmsFileNames"
+c.ZipCollectApp.extractor_plugin = "lms.collect.SafeExtractor"
+c.ZipCollectApp.strict = True

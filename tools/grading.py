@@ -177,7 +177,7 @@ def make_course(dest, root=ROOT, db_url=None):
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    for folder in ["source", "course", "grading_engine", "notebook_pages"]:
+    for folder in ["source", "course", "grading_engine", "notebook_pages", "lms"]:
         shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     nbgrader("generate_assignment", ASSIGNMENT, "--force", *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
              course_root=dest)
