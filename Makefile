@@ -59,6 +59,7 @@ release: $(VENV)/.installed
 	$(BIN)/python -m tools.student_requirements
 	$(BIN)/nbgrader generate_assignment weight_init --force
 	$(BIN)/python -m tools.marking_guide
+	$(BIN)/python -m tools.lms_samples
 
 # Re-execute the source notebooks and store the outputs that nbval checks
 outputs: $(VENV)/.installed

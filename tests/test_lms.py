@@ -57,3 +57,12 @@ def test_canvas_and_moodle_zips_collected_graded_and_exported(tmp_path):
     graded = totals(course)
     assert {r["Identifier"]: float(r["Grade"]) for r in rows} == {f"Participant {s}": score for s, score in graded.items()}
     assert graded["2001"] == graded["1042"] and graded["2002"] == graded["1043"]
+
+
+def test_the_sample_zips_are_current(tmp_path):
+    """samples/lms/ holds what tools.lms_samples makes from the release as it is (`make release` runs it)."""
+    from tools.lms_samples import main
+
+    main(tmp_path)
+    for name in ["canvas_submissions.zip", "moodle_submissions.zip"]:
+        assert (tmp_path / name).read_bytes() == (SAMPLES / "lms" / name).read_bytes(), f"{name} is stale: run make release"

@@ -1,7 +1,7 @@
 """Write the sample zips of samples/lms/, as Canvas and Moodle download a class's uploads of Part 1 (the
 complete, partly-wrong and blank samples' notebooks), with the names that must be reported and skipped:
 
-    python -m tools.lms_samples      # after `make release`, when Part 1's notebook changed
+    python -m tools.lms_samples      # `make release` runs it; a test checks they are current
 
 Canvas: a student on time, one late who uploaded twice (`-1`), one blank, a file that is not a notebook, a
 notebook that is not the assignment's, and a name that is not Canvas's. Moodle: one student as a file, one
@@ -33,19 +33,19 @@ def write(path, members):
             archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 12, 1, 12, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
-def main():
+def main(folder=LMS):
     samples = {s.name: s for s in read_manifest()}
     notebooks = {name: part1(sample) for name, sample in samples.items()}
-    LMS.mkdir(exist_ok=True)
+    folder.mkdir(exist_ok=True)
     canvas = {prefix + (NOTEBOOK.replace(".ipynb", "-1.ipynb") if "LATE" in prefix else NOTEBOOK): notebooks[sample]
               for prefix, sample in CANVAS.items()}
     canvas["smithjane_1042_88123_notes.txt"] = b"my notes\n"
     canvas["leeamy_1044_88125_part9_extra.ipynb"] = notebooks["complete"]
     canvas["part1_understanding.ipynb"] = notebooks["complete"]
-    write(LMS / "canvas_submissions.zip", canvas)
+    write(folder / "canvas_submissions.zip", canvas)
     moodle = {prefix + NOTEBOOK: notebooks[sample] for prefix, sample in MOODLE.items()}
     moodle["Jane Smith part1.ipynb"] = notebooks["complete"]
-    write(LMS / "moodle_submissions.zip", moodle)
+    write(folder / "moodle_submissions.zip", moodle)
 
 
 if __name__ == "__main__":
