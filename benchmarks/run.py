@@ -27,6 +27,7 @@ rows only: what the processes measured say (TensorFlow, Dask, Jupyter) goes to b
 """
 import argparse
 import contextlib
+import json
 import os
 import pickle
 import re
@@ -59,6 +60,8 @@ WAYS = {"kernels forked from a preloaded zygote in the sandbox (the kit's defaul
 ACCURACY = re.compile(r"(Zero|Random|Xavier|He) Initialization - Test Loss: [\d.]+, Test Accuracy: ([\d.]+)")
 # RestartingExecute's line for each notebook graded with the verifier
 VERIFIER_LINE = re.compile(r"Verifier: (\d+) questions to the kernel, (\d+) bytes, ([\d.]+) s; its peak memory (\d+) bytes")
+# RestartingExecute's line for each notebook: where its time went (grading_engine/nbgrader_plugins.py, PHASES)
+PHASES_LINE = re.compile(r"Phases: (\{.*\})")
 KIT_ACCURACY = re.compile(r"^(Zeros|RandomNormal\(0, 0\.05\)|GlorotNormal|HeNormal)\s+[\d.]+\s+([\d.]+)$", re.MULTILINE)
 
 
@@ -144,14 +147,15 @@ def section_2(course, rounds=6):
     ways = {"the kit's way": [],
             "the same, tests in the kernel (verifier off)": ["--RestartingExecute.verifier=False"],
             "a kernel per notebook": ["--RestartingExecute.one_kernel_per_submission=False"]}
-    commands, crossings = {way: [] for way in ways}, []
+    commands, crossings, phases = {way: [] for way in ways}, [], []
     for _ in range(4):
         for way, options in ways.items():
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             log = nbgrader("autograde", ASSIGNMENT, f"--student={singles[0]}", "--force", *options, course_root=course).stderr
             commands[way].append(time.perf_counter() - started)
             if not options:
                 crossings.append([[float(n) for n in line] for line in VERIFIER_LINE.findall(log)])
+                phases.append((commands[way][-1], phase_table(wall, time.time(), log)))
     for way, way_times in commands.items():
         print(f"   `nbgrader autograde --student`, {way}, median of 4: {median_and_all(way_times)}")
     kit, untrusted, per_notebook = (statistics.median(way_times) for way_times in commands.values())
@@ -163,7 +167,36 @@ def section_2(course, rounds=6):
     print(f"   its crossings: {questions:.0f} questions to the kernel a submission, {sent / max(questions, 1) / 1024:.0f} KiB "
           f"each on average, {statistics.median(sum(n[2] for n in r) for r in crossings):.2f} s a submission in all "
           f"(median of 4); the verifier's peak memory {max(n[3] for n in notebooks) / 2**20:.0f} MiB")
+    total, table = sorted(phases)[len(phases) // 2]  # the median run's
+    print(f"   where the time of one `nbgrader autograde --student` goes (the kit's way, its median run, {total:.1f} s):")
+    for phase, seconds in table:
+        print(f"     {phase:<78} {seconds:6.2f} s  {seconds / total:6.1%}")
+    counted = sum(seconds for phase, seconds in table if not phase.startswith("  "))
+    print(f"     the phases add up to {counted:.2f} s, {counted / total:.1%} of the command's time")
     return statistics.median(sandboxed), kept
+
+
+def phase_table(began, ended, log):
+    """[(phase, seconds)] of one `nbgrader autograde` run from `began` to `ended` (Unix times), from its
+    notebooks' "Phases:" lines: nbgrader's own work before, between and after the notebooks, and each part of
+    their execution; rows that start with spaces are parts of the row above, not added to the total."""
+    notebooks = [json.loads(line) for line in PHASES_LINE.findall(log)]
+    if not notebooks:
+        return [("(no Phases: lines in the log)", ended - began)]
+    parts = ["kernel start", "kernel reset between notebooks", "student's and instructor's cells",
+             "test cells, in the verifier", "instructor's cells, in the verifier", "test cells, in the kernel"]
+    executing = sum(n["end"] - n["start"] for n in notebooks)
+    rows = [("nbgrader's start: Python, imports, the submission copied, the gradebook read", notebooks[0]["start"] - began)]
+    for part in parts:
+        rows.append((part, sum(n[part] for n in notebooks)))
+        if part == "instructor's cells, in the verifier":
+            rows.append(("  of the verifier's two rows above: crossings to the kernel (its questions, their answers)",
+                         sum(n["crossings to the kernel"] for n in notebooks)))
+    rows.append(("the rest of the notebooks' execution (nbclient, the verifier's start)", executing - sum(sum(n[p] for n in notebooks) for p in parts)))
+    rows.append(("nbgrader between notebooks: the graded notebook and its grades written, the next read",
+                 sum(b["start"] - a["end"] for a, b in zip(notebooks, notebooks[1:]))))
+    rows.append(("nbgrader's end: the last notebook and the gradebook written, exit", ended - notebooks[-1]["end"]))
+    return rows
 
 
 _courses = {}  # a section 2 grading process's course folder

@@ -30,6 +30,8 @@ import json
 import os
 import re
 import secrets
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
@@ -65,6 +67,10 @@ RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks({fi
 AGENT_CODE = '__import__("sys").modules["_grading_kernel"].answer({question})'
 INLINE_QUESTION = 2**16  # characters
 INTERRUPT_GRACE = 10  # seconds a kernel has to stop after an interrupt
+# What RestartingExecute times in each notebook (its "Phases:" line); crossings are part of the verifier's
+# test and instructor cells
+PHASES = ("kernel start", "kernel reset between notebooks", "student's and instructor's cells", "test cells, in the kernel",
+          "test cells, in the verifier", "instructor's cells, in the verifier", "crossings to the kernel")
 HIDDEN_TESTS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
 # Put before the outputs of a test's hidden part: graders see where they begin, feedback leaves them out
 HIDDEN_OUTPUTS_MIME = "application/vnd.weight-init.hidden-test-outputs+json"
@@ -171,6 +177,7 @@ class RestartingExecute(Execute):
             self.kernel_manager_class = GradingKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
+        started, self._phases = time.time(), dict.fromkeys(PHASES, 0.0)
         self._killers, self._restarts, self._reset_first, self._replaying, self._gave_up = set(), 0, False, False, False
         self._folder = os.path.abspath(resources["metadata"]["path"])
         self._plan, self._verifier_cells, self._verifier_restarts = None, [], 0
@@ -188,11 +195,32 @@ class RestartingExecute(Execute):
             if self._plan is not None:  # (make bench reads this line)
                 self.log.info("Verifier: %(questions)d questions to the kernel, %(bytes)d bytes, %(seconds).3f s; "
                               "its peak memory %(peak_memory)d bytes", self._crossings)
+            # Where this notebook's time went, with its start and end as Unix times (make bench reads this line)
+            self._phases["crossings to the kernel"] = self._crossings["seconds"]
+            self.log.info("Phases: %s", json.dumps({"notebook": os.path.basename(resources.get("unique_key", "") or ""),
+                                                    "start": started, "end": time.time(), **self._phases}))
             if not self.owns_km and self.kc is not None:  # the kernel stays; this notebook's client goes
                 self.kc.stop_channels()
                 self.kc = None
 
+    @contextmanager
+    def _timed(self, phase):
+        began = monotonic()
+        try:
+            yield
+        finally:
+            if getattr(self, "_phases", None) is not None:
+                self._phases[phase] += monotonic() - began
+
+    def start_new_kernel(self, **kwargs):
+        with self._timed("kernel start"):
+            return super().start_new_kernel(**kwargs)
+
     def start_new_kernel_client(self):
+        with self._timed("kernel start"):
+            return self._start_new_kernel_client()
+
+    def _start_new_kernel_client(self):
         """nbclient's, but a kernel that dies before it is ready is started again, on new ports.
         jupyter_client chooses a kernel's ports by binding and freeing them in the grading process; a
         kernel that another worker started in the meantime can take one, and the new kernel dies with
@@ -272,7 +300,8 @@ class RestartingExecute(Execute):
             return cell, resources
         if self._reset_first:
             self._reset_first = False
-            self._reset_kernel()
+            with self._timed("kernel reset between notebooks"):
+                self._reset_kernel()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as error:
@@ -288,12 +317,15 @@ class RestartingExecute(Execute):
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         role, grade_id = cell_role(cell), cell.metadata.get("nbgrader", {}).get("grade_id")
         if self._plan is not None and role == "test" and grade_id in self._plan.tests:
-            return await self._run_test(cell, grade_id)
-        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            with self._timed("test cells, in the verifier"):
+                return await self._run_test(cell, grade_id)
+        with self._timed("test cells, in the kernel" if role == "test" else "student's and instructor's cells"):
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._plan is not None and role == "instructor" and grade_id in self._plan.instructor and not self._replaying:
             # the verifier's own copy of what the tests rely on, from source/ (the kernel's outputs are the ones shown)
             self._verifier_cells.append((f"<instructor cell {grade_id}>", self._plan.instructor[grade_id]))
-            await self._in_verifier(*self._verifier_cells[-1])
+            with self._timed("instructor's cells, in the verifier"):
+                await self._in_verifier(*self._verifier_cells[-1])
         return cell
 
     async def _run_test(self, cell, grade_id):
