@@ -441,3 +441,65 @@ def test_a_marks_table_from_before_suggestions_gains_the_column(tmp_path):
     with Marks(url) as marks:
         assert marks.read(["a"])["a"]["items"] == ["X"]
         assert marks.save("a", ["X"], 0, "", version=1, suggested=["X"])["suggested"] == '["X"]'
+
+
+@pytest.fixture(scope="module")
+def copies_course(tmp_path_factory):
+    """The planted copies of samples/copying/ (Part 1 only), autograded, and a Jupyter server on them: their
+    answers to Part 1's first question make one proposed group of three near-identical answers."""
+    from tools.grading import SAMPLES, Sample
+
+    course = make_course(tmp_path_factory.mktemp("copies") / "course")
+    for folder in sorted((SAMPLES / "copying").iterdir()):
+        if folder.is_dir():
+            submit(Sample(folder.name, "release", answers=folder, notebooks={NOTEBOOK}), course)
+    grade_class(course_root=course, workers=2, dashboard="127.0.0.1:0")
+    with jupyter_lab(course, log=tmp_path_factory.mktemp("logs") / "jupyter.log") as lab:
+        yield course, lab
+
+
+def go_to(page, title, most=5):
+    """Press j (next, nothing saved) until the entry titled `title` shows."""
+    for _ in range(most):
+        if title in page.inner_text("#answer-title"):
+            return
+        before = page.inner_text("#answer-title")
+        page.keyboard.press("j")
+        page.wait_for_function("t => document.querySelector('#answer-title').textContent !== t", arg=before)
+    assert title in page.inner_text("#answer-title"), page.inner_text("#answer-title")
+
+
+def test_a_proposed_group_split_undone_and_accepted(browser, copies_course):
+    """Keyboard only: three near-identical answers come as a proposed group, each shown in full; x splits it
+    into single answers, u puts the proposal back; graded, the group is accepted (kept in the gradebook's
+    database) and every member gets the mark in nbgrader's gradebook."""
+    from grade_by_question.marks import Marks
+
+    course, lab = copies_course
+    page = browser.page
+    page.goto(f"{lab.url}/login?next=/grade-by-question/%23{NOTEBOOK}/{QUESTION}")
+    page.fill("input#password_input", lab.token)
+    page.click("button#login_submit")
+    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answers')")  # (own-work's) first, then the proposal
+    go_to(page, "Proposed group: 3 near-identical answers")
+    assert page.locator("#answer .member").count() == 3, "a proposed group's answers are not all shown"
+    browser.screenshot("a proposed group of near-identical answers")
+    page.keyboard.press("x")
+    page.wait_for_selector("#status:has-text('Split: 3 answers')")
+    assert "Proposed group" not in page.inner_text("#answer-title")
+    page.keyboard.press("u")
+    page.wait_for_selector("#status:has-text('Undone')")
+    page.wait_for_selector("#answer-title:has-text('Proposed group: 3 near-identical answers')")
+    page.keyboard.press("1")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status:has-text('Saved 3 answers of the group: 2 each')")
+    page.reload()
+    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answers')")
+    go_to(page, "Group: 3 near-identical answers")
+    browser.screenshot("the group, accepted and graded")
+    state = gradebook_state(course)
+    assert sorted(s for s, (score, _, _) in state.items() if score == 2.0) == ["copier-a", "copier-b", "copier-c"], state
+    with Marks(f"sqlite:///{course / 'gradebook.db'}") as marks:
+        decisions = marks.read_groups(answer_ids(course).values())
+    assert len(decisions) == 3 and {d["how"] for d in decisions.values()} == {"member"}, decisions

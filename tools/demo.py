@@ -7,7 +7,9 @@
    own written answers) into `submitted/`, and autograde it on a Dask LocalCluster, one worker per core
    (`python -m grading_engine.cluster`), so that its 352 written answers wait to be graded by question;
 4. print the grade table, and write `grades.csv` (totals, `nbgrader export`) and
-   `grades_by_cell.csv` (every student's score on every cell).
+   `grades_by_cell.csv` (every student's score on every cell);
+5. write the copying report, `copying_report.html` (`python -m tools.copying`): the class's pasted model
+   answers.
 
     python -m tools.demo        # what `make demo` runs
 """
@@ -18,7 +20,7 @@ import time
 from course import ASSIGNMENT, ROOT
 from course.nbgrader_cli import nbgrader
 from grading_engine.cluster import grade_class
-from tools import report
+from tools import copying, report
 from tools.grading import build_submission, cell_scores, read_class, read_manifest
 
 
@@ -76,6 +78,8 @@ def main():
     step("Grades: nbgrader export -> grades.csv (totals); python -m tools.report -> grades_by_cell.csv")
     nbgrader("export", "--to", "grades.csv")
     report.main(["--db", db_url])
+    step("Looking for copying: python -m tools.copying -> copying_report.html")
+    copying.main([])
     pending = sum(r["kind"] == "written" and r["score"] is None for r in cell_scores(db_url))
     print(f"\n{pending} written answers await grading by question, with the rubric: "
           "start `jupyter lab` here and open\n/grade-by-question on it (or the Formgrader tab, one student at a time); "

@@ -52,7 +52,7 @@ function storageKey() { return `grade-by-question:${state.question.notebook}/${s
 async function openQuestion(key, keep = false) {
   const { data } = await call("GET", `/questions/${key}` + (state.names ? "?names=1" : ""));
   const at = keep && state.entries[state.index] ? entryKey(state.entries[state.index]) : null;
-  if (!keep) Object.assign(state, { mode: "grouped", only: null, filter: "", undo: [] });
+  if (!keep) { Object.assign(state, { mode: "grouped", only: null, filter: "", undo: [] }); $("search").value = ""; }
   state.question = data;
   state.byId = new Map(data.answers.map((a) => [a.grade_id, a]));
   $("questions").hidden = true;
@@ -64,9 +64,8 @@ async function openQuestion(key, keep = false) {
   $("stale").hidden = !stale;
   $("stale").textContent = `${stale} answers were graded with rubric items whose points or comments changed since: press r to rescore them.`;
   buildEntries();
-  if (at !== null) {
-    state.index = Math.max(0, Math.min(state.entries.findIndex((e) => entryKey(e) === at), state.entries.length - 1));
-    if (state.entries.findIndex((e) => entryKey(e) === at) < 0) state.index = Math.min(state.index, state.entries.length - 1);
+  if (at !== null) {  // (the same entry if it is still there, else the first)
+    state.index = Math.max(0, state.entries.findIndex((e) => entryKey(e) === at));
   } else {
     // come back to where you stopped: the first entry not graded yet, else where you were
     const first = state.entries.findIndex((e) => !graded(e));
@@ -293,8 +292,11 @@ async function undo() {
   const last = state.undo.pop();
   if (!last) { say("Nothing to undo."); return; }
   if (!(await change(last.changes, `Undone: ${last.what}`))) return;
-  // back to what was undone
-  const id = last.changes[0].grade_id;
+  showAnswer(last.changes[0].grade_id);  // back to what was undone
+}
+
+// show the entry that holds answer `id` (itself, or its group)
+function showAnswer(id) {
   const at = state.entries.findIndex((e) => (e.group ? e.members.some((a) => a.grade_id === id) : e.answer.grade_id === id));
   if (at >= 0) { state.index = at; state.draft = null; show(); }
 }
@@ -303,8 +305,10 @@ async function split() {
   const e = entry();
   if (!e || !e.group) { say("x splits a group: this is a single answer."); return; }
   if (await change(e.members.map((a) => ({ grade_id: a.grade_id, decision: { how: "single" } })),
-                   `Split: ${e.members.length} answers, each on its own now`))
+                   `Split: ${e.members.length} answers, each on its own now`)) {
     state.undo.push({ what: "the split", changes: e.members.map((a) => ({ grade_id: a.grade_id, decision: null })) });
+    showAnswer(e.members[0].grade_id);
+  }
 }
 
 function openGroup() {
