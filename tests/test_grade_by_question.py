@@ -471,8 +471,9 @@ def go_to(page, title, most=5):
 
 def test_a_proposed_group_split_undone_and_accepted(browser, copies_course):
     """Keyboard only: three near-identical answers come as a proposed group, each shown in full; x splits it
-    into single answers, u puts the proposal back; graded, the group is accepted (kept in the gradebook's
-    database) and every member gets the mark in nbgrader's gradebook."""
+    into single answers, u puts the proposal back, with its suggested items applied again; Enter confirms
+    them, which accepts the group (kept in the gradebook's database), and every member gets the mark in
+    nbgrader's gradebook."""
     from grade_by_question.marks import Marks
 
     course, lab = copies_course
@@ -490,9 +491,8 @@ def test_a_proposed_group_split_undone_and_accepted(browser, copies_course):
     page.keyboard.press("u")
     page.wait_for_selector("#status:has-text('Undone')")
     page.wait_for_selector("#answer-title:has-text('Proposed group: 3 near-identical answers')")
-    page.keyboard.press("1")
-    page.keyboard.press("2")
-    page.keyboard.press("Enter")
+    assert "suggested: Enter confirms" in page.inner_text("#score") and page.locator("#rubric li.applied").count() == 2
+    page.keyboard.press("Enter")  # the suggested items, confirmed for the three
     page.wait_for_selector("#status:has-text('Saved 3 answers of the group: 2 each')")
     page.reload()
     page.wait_for_selector("#answer-title:has-text('Group: 1 blank answers')")

@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 // entries: what the grader decides on, in turn: groups of alike answers first, then the answers on their own
 // (or, with `g`, every answer; with `o`, one group's members; with `/`, the answers that hold some words)
 const state = { question: null, entries: [], index: 0, mode: "grouped", only: null, filter: "", names: false,
-                dirty: false, draft: null, suggesting: false, undo: [], queue: Promise.resolve() };
+                dirty: false, draft: null, suggesting: false, suggestedFor: null, undo: [], queue: Promise.resolve() };
 
 function xsrf() {
   const match = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
@@ -55,6 +55,7 @@ async function openQuestion(key, keep = false) {
   if (!keep) { Object.assign(state, { mode: "grouped", only: null, filter: "", undo: [] }); $("search").value = ""; }
   state.question = data;
   state.byId = new Map(data.answers.map((a) => [a.grade_id, a]));
+  Object.assign(state, { draft: null, suggesting: false, suggestedFor: null });  // (new answers: suggested afresh)
   $("questions").hidden = true;
   $("grading").hidden = false;
   $("prompt").innerHTML = data.prompt;          // rendered and sanitised by the server (answers.py)
@@ -157,7 +158,13 @@ const KINDS = { blank: "blank answers (empty, or the placeholder left as it was)
                 near: "near-identical answers" };
 
 function show() {
-  if (!state.dirty && !state.suggesting) suggest();
+  // an entry's suggestion is applied once, when it is first shown (and again after the question is read again)
+  const shown = entry() ? entryKey(entry()) : null;
+  if (state.suggestedFor !== shown) {
+    state.suggestedFor = shown;
+    state.suggesting = false;
+    if (!state.dirty) suggest();
+  }
   const q = state.question, e = entry(), mark = current();
   const left = q.answers.filter((a) => a.score === null).length;
   const groups = state.entries.filter((x) => x.group), groupsLeft = groups.filter((x) => !graded(x)).length;
@@ -246,6 +253,7 @@ async function save() {
     return false;
   }
   Object.assign(answer, { version: data.version, score: data.score });
+  state.suggesting = false;  // (confirmed: the items are the answer's now)
   state.undo.push({ what: `answer ${answer.number}`, changes: [restore(previous, data.version)] });
   state.dirty = false;
   say(`Saved answer ${answer.number}: ${data.score}`);
@@ -335,7 +343,7 @@ async function move(step, confirm = false) {
 function dropSuggestion() {
   const e = entry();
   if (state.suggesting && e) { if (e.group) state.draft = null; else e.answer.items = []; }
-  state.suggesting = false;
+  Object.assign(state, { suggesting: false, suggestedFor: null });
 }
 
 function setMode(changes) {
