@@ -238,6 +238,8 @@ class BatchMarks(Base):
         q = self.written_question(notebook, grade_id)
         titles = {i.title for i in q.rubric}
         changes = []
+        with Marks(coursedir.db_url):  # (creates the kit's tables, for a course's first mark, before sqlite is read)
+            pass
         with Gradebook(coursedir.db_url) as gb:
             for change in body.get("changes", []):
                 try:
@@ -266,8 +268,6 @@ class BatchMarks(Base):
                     clean["decision"] = None if decision is None else {
                         "how": decision["how"], "key": str(decision.get("key", ""))[:64], "text_hash": groups.text_hash(text)}
                 changes.append(clean)
-            with Marks(coursedir.db_url):  # (creates the kit's tables, for a course's first mark)
-                pass
             try:
                 done = apply(gb, changes, q.rubric, q.points, grader=getattr(self.current_user, "username", ""))
             except Conflict as conflict:
