@@ -59,6 +59,18 @@ def feedback_comment(rubric, titles, comment):
     return "\n".join(lines + (["", comment.strip()] if comment.strip() else []))
 
 
+def _values(titles, adjustment, comment, version, grader, updated, suggested):
+    """A mark's row (but its grade_id) as the table stores it."""
+    return {"items": json.dumps(sorted(titles)), "adjustment": float(adjustment), "comment": str(comment),
+            "version": version + 1, "grader": grader, "updated": updated,
+            "suggested": "" if suggested is None else json.dumps(sorted(suggested))}
+
+
+def _as_mark(row):
+    """A row of the table as a mark dict: its items a list."""
+    return {**row, "items": json.loads(row["items"])}
+
+
 class Marks:
     def __init__(self, db_url):
         self.engine = sa.create_engine(db_url)
@@ -77,7 +89,7 @@ class Marks:
         """{grade_id: mark dict} for the answers that have one."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(MARKS).where(MARKS.c.grade_id.in_(list(grade_ids)))).mappings().all()
-        return {row["grade_id"]: {**row, "items": json.loads(row["items"])} for row in rows}
+        return {row["grade_id"]: _as_mark(row) for row in rows}
 
     def read_groups(self, grade_ids):
         """{grade_id: decision dict} (`GROUPS`) for the answers that have one."""
@@ -88,9 +100,7 @@ class Marks:
     def save(self, grade_id, titles, adjustment, comment, version, grader="", suggested=None):
         """Store a mark made from `version` (0: the answer had none); return the new mark or raise Conflict.
         `suggested`: the titles of the items the view suggested, if it did."""
-        values = {"items": json.dumps(sorted(titles)), "adjustment": float(adjustment), "comment": comment,
-                  "version": version + 1, "grader": grader, "updated": time.time(),
-                  "suggested": "" if suggested is None else json.dumps(sorted(suggested))}
+        values = _values(titles, adjustment, comment, version, grader, time.time(), suggested)
         try:
             with self.engine.begin() as conn:
                 if version == 0:  # (two first saves at once: the second breaks the key, and is refused)
@@ -121,28 +131,28 @@ def apply(gradebook, changes, rubric, points, grader=""):
         for change in changes:
             answer, version = change["grade_id"], int(change.get("version", 0))
             if "mark" in change:
-                current = session.execute(sa.select(MARKS).where(MARKS.c.grade_id == answer)).mappings().first()
-                if (current["version"] if current else 0) != version:
-                    conflicts[answer] = current and {**current, "items": json.loads(current["items"])}
+                # (as in Marks.save: a mark changes only from the version it was made from; a race after this check
+                # is caught by the version in the update's condition, or by the key for two first saves)
+                if (session.execute(sa.select(MARKS.c.version).where(MARKS.c.grade_id == answer)).scalar() or 0) != version:
+                    conflicts[answer] = None
                     continue
-                mark = change["mark"]
+                mark, at_version = change["mark"], (MARKS.c.grade_id == answer) & (MARKS.c.version == version)
                 if mark is None:
-                    session.execute(sa.delete(MARKS).where(MARKS.c.grade_id == answer))
+                    session.execute(sa.delete(MARKS).where(at_version))
                     _write(gradebook, answer, change.get("score"), change.get("feedback"))
                     result[answer] = None
                 else:
                     titles = sorted(mark.get("items", []))
-                    values = {"items": json.dumps(titles), "adjustment": float(mark.get("adjustment", 0.0)),
-                              "comment": str(mark.get("comment", "")), "version": version + 1, "grader": grader,
-                              "updated": now, "suggested": "" if change.get("suggested") is None else json.dumps(sorted(change["suggested"]))}
-                    if current:
-                        session.execute(sa.update(MARKS).where(MARKS.c.grade_id == answer).values(**values))
-                    else:
+                    values = _values(titles, mark.get("adjustment", 0.0), mark.get("comment", ""), version, grader, now,
+                                     change.get("suggested"))
+                    if version == 0:
                         session.execute(sa.insert(MARKS).values(grade_id=answer, **values))
-                    _write(gradebook, answer, score(rubric, titles, values["adjustment"], points),
-                           feedback_comment(rubric, titles, values["comment"]))
-                    result[answer] = {"grade_id": answer, **values, "items": titles,
-                                      "score": score(rubric, titles, values["adjustment"], points)}
+                    elif not session.execute(sa.update(MARKS).where(at_version).values(**values)).rowcount:
+                        conflicts[answer] = None
+                        continue
+                    points_given = score(rubric, titles, values["adjustment"], points)
+                    _write(gradebook, answer, points_given, feedback_comment(rubric, titles, values["comment"]))
+                    result[answer] = {"grade_id": answer, **values, "items": titles, "score": points_given}
             if "decision" in change:
                 session.execute(sa.delete(GROUPS).where(GROUPS.c.answer == answer))
                 if change["decision"] is not None:
@@ -150,11 +160,18 @@ def apply(gradebook, changes, rubric, points, grader=""):
                     session.execute(sa.insert(GROUPS).values(answer=answer, how=decision["how"], key=decision.get("key", ""),
                                                              text_hash=decision["text_hash"], grader=grader, updated=now))
         if conflicts:
-            raise Conflict(conflicts)
-        session.commit()
+            session.rollback()
+        else:
+            session.commit()
+    except sa.exc.IntegrityError:  # (another grader's first save of one of these answers came first)
+        session.rollback()
+        conflicts = {change["grade_id"]: None for change in changes if "mark" in change}
     except BaseException:
         session.rollback()
         raise
+    if conflicts:  # the marks as they are now, for the grader to see
+        current = session.execute(sa.select(MARKS).where(MARKS.c.grade_id.in_(list(conflicts)))).mappings().all()
+        raise Conflict({**conflicts, **{row["grade_id"]: _as_mark(row) for row in current}})
     return result
 
 
