@@ -24,7 +24,6 @@ import csv
 import html
 import io
 import itertools
-import json
 import os
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from rapidfuzz import fuzz
 from course import ASSIGNMENT, ROOT
 from course.questions import model_answer
 from course.words import BLANK, normalise
+from grade_by_question.answers import cell_texts
 
 WRITTEN_SIMILARITY = 90  # percent: answers at least this alike count as near-identical
 SEVERAL = 2  # questions on which a pair's answers must be near-identical to be listed
@@ -44,28 +44,6 @@ CODE_SIMILARITY = 95  # percent, of the normalised code
 MIN_CODE_NODES = 40  # AST nodes: shorter cells (`return 2.0 / fan_in`) are written alike by everyone
 PUBLISHED = ROOT / "course" / "published_assignment.md"
 REPORT = "copying_report"
-
-
-def read_notebook(path):
-    """A notebook's cells as plain JSON, or [] (a link, a folder or a broken file is not read)."""
-    try:
-        if path.is_symlink() or not path.is_file():
-            return []
-        with open(path, encoding="utf-8") as file:
-            cells = json.load(file).get("cells", [])
-        return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
-    except (OSError, ValueError, AttributeError):
-        return []
-
-
-def cell_text(cell):
-    source = cell.get("source", "")
-    return source if isinstance(source, str) else "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else ""
-
-
-def grade_id(cell):
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
-    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str) else None
 
 
 class _Rename(ast.NodeTransformer):
@@ -111,8 +89,7 @@ def submissions(course):
         assignment = folder / student / ASSIGNMENT
         if assignment.is_symlink() or not assignment.is_dir():
             continue
-        found[student] = {path.stem: {grade_id(c): cell_text(c) for c in read_notebook(path) if grade_id(c)}
-                          for path in sorted(assignment.glob("*.ipynb"))}
+        found[student] = {path.stem: cell_texts(path) for path in sorted(assignment.glob("*.ipynb"))}
     return found
 
 
@@ -122,7 +99,7 @@ def reference(course):
 
     result = {}
     for path in sorted((Path(course) / "source" / ASSIGNMENT).glob("*.ipynb")):
-        release = {grade_id(c): cell_text(c) for c in read_notebook(Path(course) / "release" / ASSIGNMENT / path.name)}
+        release = cell_texts(Path(course) / "release" / ASSIGNMENT / path.name)
         result[path.stem] = {c.metadata.nbgrader["grade_id"]: (c.cell_type, model_answer(c), release.get(c.metadata.nbgrader["grade_id"], ""))
                              for c in nbformat.read(path, as_version=4).cells if is_solution(c)}
     return result
