@@ -64,6 +64,16 @@ class Base(JupyterHandler):
         path = Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment)) / f"{notebook}.ipynb"
         return path if path.resolve().is_relative_to(root) else None
 
+    def question_answer(self, gb, answer_id, notebook, grade_id):
+        """nbgrader's grade `answer_id`, once it is an answer to question `grade_id` of `notebook`, and its text."""
+        try:
+            grade = gb.find_grade_by_id(str(answer_id))
+        except MissingEntry:
+            raise web.HTTPError(404) from None
+        if grade.name != grade_id or grade.notebook.notebook.name != notebook:
+            raise web.HTTPError(400, "that answer is not one of this question's")
+        return grade, answers.answer_text(self.autograded_notebook(grade.notebook.student.id, notebook), grade_id)
+
     def written_question(self, notebook, grade_id):
         """The question `grade_id` of a source notebook, as source/ holds it now (rubric included)."""
         q = answers.question(self.source_notebook(notebook), grade_id)
@@ -186,8 +196,8 @@ def question_json(db_url, q, assignment, notebook, autograded, with_names=False)
         result.append({
             "grade_id": row["grade_id"], "number": number,
             **({"student": row["student"], "name": row["name"]} if with_names else {}),
-            "html": render(row["text"]), "words": normalise(row["text"]),
-            "is_model_answer": bool(model_words) and normalise(row["text"]) == model_words,
+            "html": render(row["text"]), "words": (words := normalise(row["text"])),
+            "is_model_answer": bool(model_words) and words == model_words,
             "suggested": suggested(q.rubric, row["text"]),
             "group": group_of.get(row["grade_id"]), "left_group": row["grade_id"] in left,
             "score": row["manual_score"], "feedback": row["feedback"], "items": mark["items"] if mark else [],
@@ -211,13 +221,7 @@ class Mark(Base):
         titles = [t for t in body.get("items", []) if t in {i.title for i in q.rubric}]
         adjustment, comment = float(body.get("adjustment", 0.0)), str(body.get("comment", ""))
         with Gradebook(coursedir.db_url) as gb:
-            try:
-                grade = gb.find_grade_by_id(answer_id)
-            except MissingEntry:
-                raise web.HTTPError(404) from None
-            if grade.name != grade_id or grade.notebook.notebook.name != notebook:
-                raise web.HTTPError(400, "that answer is not one of this question's")
-            text = answers.answer_text(self.autograded_notebook(grade.notebook.student.id, notebook), grade_id)
+            _, text = self.question_answer(gb, answer_id, notebook, grade_id)
             with Marks(coursedir.db_url) as marks:
                 try:
                     mark = marks.save(answer_id, titles, adjustment, comment, int(body.get("version", 0)),
@@ -242,12 +246,8 @@ class BatchMarks(Base):
             pass
         with Gradebook(coursedir.db_url) as gb:
             for change in body.get("changes", []):
-                try:
-                    grade = gb.find_grade_by_id(str(change["grade_id"]))
-                except (MissingEntry, KeyError):
-                    raise web.HTTPError(404) from None
-                if grade.name != grade_id or grade.notebook.notebook.name != notebook:
-                    raise web.HTTPError(400, "that answer is not one of this question's")
+                # (the text the grader sees now: what the items were suggested for, and decided on)
+                grade, text = self.question_answer(gb, change.get("grade_id"), notebook, grade_id)
                 clean = {"grade_id": grade.id, "version": int(change.get("version", 0))}
                 if "mark" in change:
                     mark = change["mark"]
@@ -257,8 +257,6 @@ class BatchMarks(Base):
                     if mark is None:  # (an undo: nbgrader's score and comment as they were)
                         clean["score"] = None if change.get("score") is None else min(max(float(change["score"]), 0.0), float(q.points))
                         clean["feedback"] = None if change.get("feedback") is None else str(change["feedback"])
-                # (the text the grader sees now: what the items were suggested for, and decided on)
-                text = answers.answer_text(self.autograded_notebook(grade.notebook.student.id, notebook), grade_id)
                 if clean.get("mark") is not None:
                     clean["suggested"] = suggested(q.rubric, text)
                 if "decision" in change:
