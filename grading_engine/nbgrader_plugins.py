@@ -67,10 +67,10 @@ RESET_CODE = '__import__("sys").modules["_grading_kernel"].between_notebooks({fi
 AGENT_CODE = '__import__("sys").modules["_grading_kernel"].answer({question})'
 INLINE_QUESTION = 2**16  # characters
 INTERRUPT_GRACE = 10  # seconds a kernel has to stop after an interrupt
-# What RestartingExecute times in each notebook (its "Phases:" line); crossings are part of the verifier's
-# test and instructor cells
+# What RestartingExecute times in each notebook (its "Phases:" line, with the crossings to the kernel, which
+# are part of the verifier's test and instructor cells)
 PHASES = ("kernel start", "kernel reset between notebooks", "student's and instructor's cells", "test cells, in the kernel",
-          "test cells, in the verifier", "instructor's cells, in the verifier", "crossings to the kernel")
+          "test cells, in the verifier", "instructor's cells, in the verifier")
 HIDDEN_TESTS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
 # Put before the outputs of a test's hidden part: graders see where they begin, feedback leaves them out
 HIDDEN_OUTPUTS_MIME = "application/vnd.weight-init.hidden-test-outputs+json"
@@ -196,9 +196,9 @@ class RestartingExecute(Execute):
                 self.log.info("Verifier: %(questions)d questions to the kernel, %(bytes)d bytes, %(seconds).3f s; "
                               "its peak memory %(peak_memory)d bytes", self._crossings)
             # Where this notebook's time went, with its start and end as Unix times (make bench reads this line)
-            self._phases["crossings to the kernel"] = self._crossings["seconds"]
             self.log.info("Phases: %s", json.dumps({"notebook": os.path.basename(resources.get("unique_key", "") or ""),
-                                                    "start": started, "end": time.time(), **self._phases}))
+                                                    "start": started, "end": time.time(), **self._phases,
+                                                    "crossings to the kernel": self._crossings["seconds"]}))
             if not self.owns_km and self.kc is not None:  # the kernel stays; this notebook's client goes
                 self.kc.stop_channels()
                 self.kc = None
@@ -239,7 +239,7 @@ class RestartingExecute(Execute):
             self.create_kernel_manager()
             if RestartingExecute._shared and RestartingExecute._shared[2] is km:
                 RestartingExecute._shared = (*RestartingExecute._shared[:2], self.km)
-            self.start_new_kernel()
+            super().start_new_kernel()  # (not timed again: this start is part of the timed one around it)
 
     def _submission_kernel(self, folder):
         """The kernel manager for the submission in `folder`: the running one if it has graded an
