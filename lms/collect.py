@@ -14,6 +14,7 @@ A file whose name fits neither, or whose notebook is not one of the assignment's
 (`ZipCollectApp.strict`); the rest of the zip is collected. `SafeExtractor` opens only the LMS's own
 zips, within limits, and never an archive inside them: a student's upload is a file, not a folder tree.
 """
+import functools
 import os
 import re
 import shutil
@@ -49,12 +50,14 @@ class LmsFileNames(FileNameCollectorPlugin):
             self.log.warning("Not collected: %s is not a notebook", relative)
             return None
         resubmitted = RESUBMITTED.match(file_id)
-        released = self._released()
+        released = self._released
         if file_id not in released and resubmitted and resubmitted["stem"] + resubmitted["ext"] in released:
             file_id = resubmitted["stem"] + resubmitted["ext"]
         return {"student_id": found.group("student_id"), "file_id": file_id}
 
+    @functools.cached_property
     def _released(self):
+        """The release's file names (listed once per collection, not once per file)."""
         coursedir = self.parent.coursedir
         folder = coursedir.format_path(coursedir.release_directory, ".", coursedir.assignment_id)
         return set(os.listdir(folder)) if os.path.isdir(folder) else set()
