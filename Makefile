@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 # nbgrader runs `alembic` from PATH when it creates a gradebook
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOKS := $(wildcard source/weight_init/*.ipynb)
+HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: demo test bench release outputs clean
+.PHONY: demo test bench hub release outputs clean
 
 # The virtual environment, rebuilt when the pins change
 $(VENV)/.installed: requirements.txt requirements-data.txt Makefile
@@ -34,8 +35,22 @@ demo: $(VENV)/.installed /usr/bin/bwrap
 	$(BIN)/python -m tools.demo
 
 # The kit's own tests: notebooks (nbval), release, grading, and JupyterLab in a browser
-test: $(VENV)/.installed $(STUDENT_VENV)/.installed /usr/bin/chromium /usr/bin/bwrap /usr/bin/pg_ctlcluster
+test: $(VENV)/.installed $(STUDENT_VENV)/.installed $(HUB_PROXY) /usr/bin/chromium /usr/bin/bwrap /usr/bin/pg_ctlcluster /usr/bin/setfacl
 	$(BIN)/python -m pytest
+
+# The course on a JupyterHub on this machine, as root, until Ctrl-C (docs/hosting.md):
+# `make hub HUB_PASSWORD=...` (8 characters or more; without it, a new password is printed)
+hub: $(VENV)/.installed $(HUB_PROXY) /usr/bin/bwrap /usr/bin/setfacl
+	$(BIN)/python -m hub $(if $(HUB_PASSWORD),--password=$(HUB_PASSWORD))
+
+# The proxy in front of the hub, at the versions hub/package-lock.json pins
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The hub lets its users through a private parent folder of the kit (as /root is) with an ACL
+/usr/bin/setfacl:
+	apt-get update -qq && apt-get install -y -qq acl
 
 # The browser tests drive Debian's Chromium with Playwright, which downloads no browser of its own here
 /usr/bin/chromium:
