@@ -481,7 +481,7 @@ def test_a_proposed_group_split_undone_and_accepted(browser, copies_course):
     page.goto(f"{lab.url}/login?next=/grade-by-question/%23{NOTEBOOK}/{QUESTION}")
     page.fill("input#password_input", lab.token)
     page.click("button#login_submit")
-    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answers')")  # (own-work's) first, then the proposal
+    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answer ')")  # (own-work's) first, then the proposal
     go_to(page, "Proposed group: 3 near-identical answers")
     assert page.locator("#answer .member").count() == 3, "a proposed group's answers are not all shown"
     browser.screenshot("a proposed group of near-identical answers")
@@ -495,7 +495,7 @@ def test_a_proposed_group_split_undone_and_accepted(browser, copies_course):
     page.keyboard.press("Enter")  # the suggested items, confirmed for the three
     page.wait_for_selector("#status:has-text('Saved 3 answers of the group: 2 each')")
     page.reload()
-    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answers')")
+    page.wait_for_selector("#answer-title:has-text('Group: 1 blank answer ')")
     go_to(page, "Group: 3 near-identical answers")
     browser.screenshot("the group, accepted and graded")
     state = gradebook_state(course)

@@ -154,8 +154,8 @@ function scoreOf(answer) {
   return Math.min(Math.max(sum, 0), q.points);
 }
 
-const KINDS = { blank: "blank answers (empty, or the placeholder left as it was)", identical: "identical answers",
-                near: "near-identical answers" };
+const KINDS = { blank: "blank", identical: "identical", near: "near-identical" };
+const answerCount = (n) => `${n} ${n === 1 ? "answer" : "answers"}`;
 
 function show() {
   // an entry's suggestion is applied once, when it is first shown (and again after the question is read again)
@@ -175,7 +175,9 @@ function show() {
   $("note").textContent = "";
   if (e.group) {
     const numbers = e.members.map((a) => a.number).join(", ");
-    $("answer-title").textContent = `${e.group.proposed ? "Proposed group" : "Group"}: ${e.members.length} ${KINDS[e.group.kind]} (answers ${numbers})`;
+    const [n, kind] = [e.members.length, e.group.kind];
+    $("answer-title").textContent = `${e.group.proposed ? "Proposed group" : "Group"}: ${n} ${KINDS[kind]} ${n === 1 ? "answer" : "answers"}`
+      + (kind === "blank" ? " (empty, or the placeholder left as it was)" : "") + ` (${n === 1 ? "answer" : "answers"} ${numbers})`;
     $("note").textContent = e.group.proposed
       ? "Alike, not the same: read them. Grading them accepts the group; x splits it; o opens them one by one."
       : "A mark given here goes to every answer of the group; o opens them one by one, x splits the group.";
@@ -286,7 +288,7 @@ async function saveGroup(e, mark) {
   const ok = await change(e.members.map((a) => ({
     grade_id: a.grade_id, version: a.version, decision,
     mark: { items: mark.items, adjustment: mark.adjustment, comment: mark.comment } })),
-    `Saved ${e.members.length} answers of the group: ${scoreOf(mark)} each`);
+    `Saved ${answerCount(e.members.length)} of the group: ${scoreOf(mark)} each`);
   if (ok) {  // (an accepted group stays one; a proposal goes back to being one)
     const undecided = e.group.proposed ? null : decision;
     state.undo.push({ what: `the group of ${e.members.length}`,
@@ -313,7 +315,7 @@ async function split() {
   const e = entry();
   if (!e || !e.group) { say("x splits a group: this is a single answer."); return; }
   if (await change(e.members.map((a) => ({ grade_id: a.grade_id, decision: { how: "single" } })),
-                   `Split: ${e.members.length} answers, each on its own now`)) {
+                   `Split: ${answerCount(e.members.length)}, each on its own now`)) {
     state.undo.push({ what: "the split", changes: e.members.map((a) => ({ grade_id: a.grade_id, decision: null })) });
     showAnswer(e.members[0].grade_id);
   }
