@@ -129,17 +129,21 @@ def _verifier_agent(shell, this_file):
                 if request["name"] not in user_ns:
                     reply["missing"] = True
                     return publish({protocol.REPLY_MIME: reply})
-                value, models = user_ns[request["name"]], []
+                value, models, given = user_ns[request["name"]], [], []
             else:
                 function = resolve("handle", request["handle"])
                 args, kwargs = protocol.decode(request["args"], resolve), protocol.decode(request["kwargs"], resolve)
                 models = protocol.models_in((args, kwargs))
+                given = [model.get_weights() for model in models]
                 value = function(*args, **kwargs)
         except (Exception, SystemExit) as error:  # noqa: BLE001  (the student's error is the answer)
             return publish({protocol.REPLY_MIME: {"id": request["id"], "raised": type(error).__name__, "message": str(error)[:2000]}})
         try:
             reply["value"] = protocol.encode(value, handle_for)
-            reply["updated"] = [[protocol.array_text(w) for w in model.get_weights()] for model in models]
+            # each model's weights after the call, or None where they are the ones it was given (most
+            # calls only read a model: megabytes not sent back)
+            reply["updated"] = [None if protocol.same_arrays(before, after) else [protocol.array_text(w) for w in after]
+                                for before, after in zip(given, (model.get_weights() for model in models))]
         except (Exception, SystemExit) as error:  # noqa: BLE001
             reply = {"id": request["id"], "unsendable": f"{type(error).__name__}: {str(error)[:2000]}"}
         if len(json.dumps(reply)) > protocol.MAX_REPLY:

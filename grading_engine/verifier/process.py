@@ -78,6 +78,8 @@ class StudentFunction:
             if type(updated) is not list or len(updated) != len(sent):
                 raise protocol.NotData("not one list of weights for each model it was given")
             for model, weights in zip(sent, updated):
+                if weights is None:  # unchanged, says the kernel: the model keeps the weights it was sent with
+                    continue         # (as if the kernel had sent those back: nothing a kernel could not do before)
                 if type(weights) is not list:
                     raise protocol.NotData("weights that are not a list")
                 model.set_weights([protocol.array_from_text(w) for w in weights])

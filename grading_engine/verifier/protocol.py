@@ -116,6 +116,12 @@ def array_text(value):
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def same_arrays(these, those):
+    """Whether two lists of arrays hold the same shapes, dtypes and values (a model's weights)."""
+    return len(these) == len(those) and all(
+        a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(these, those))
+
+
 def array_from_text(text):
     if not isinstance(text, str):
         raise NotData("an array that is not .npy bytes")
