@@ -78,19 +78,14 @@ def prepare(hub, log=print):
         folder.chmod(0o755)
     hub.state.mkdir(exist_ok=True)
     hub.state.chmod(0o700)
-    if not _exists(grp.getgrnam, GROUP):
-        _run("groupadd", "--system", GROUP)
+    let_through_to_the_kit(log)
     for user in hub.users:
         _account(user, hub.home(user), log)
-    # the kit (its packages, MNIST), its environment and the Python that environment was made from
-    for folder in (ROOT, ENVIRONMENT, Path(sys.base_prefix)):
-        _reach(folder, log)
-    probe = run_as(STUDENTS[0], [str(ENVIRONMENT / "bin" / "python"), "-c", "import nbgrader, grading_engine"],
-                   cwd="/", check=False, capture_output=True, text=True)
-    if probe.returncode != 0:
+    try:
+        _as_user(STUDENTS[0], "import nbgrader, grading_engine")
+    except HubSetupError as error:
         raise HubSetupError(f"The hub's users cannot run the kit's environment ({ENVIRONMENT}): they need to read "
-                            f"it, the kit and {sys.base_prefix} (chmod -R o+rX; clone with umask 022):\n"
-                            + (probe.stderr or "")[-1500:])
+                            f"it, the kit and {sys.base_prefix} (chmod -R o+rX; clone with umask 022):\n{error}") from None
     # nbgrader's exchange: everyone writes, only the owner of an entry removes it (sticky); nbgrader makes
     # the course's inbound folder inside it write-only for students when the course first releases
     hub.exchange.mkdir(exist_ok=True)
@@ -132,6 +127,15 @@ def _account(user, home, log):
     home.chmod(0o700)
 
 
+def let_through_to_the_kit(log=print):
+    """The hub's group may pass to the kit (its packages, MNIST), its environment and the Python that
+    environment was made from."""
+    if not _exists(grp.getgrnam, GROUP):
+        _run("groupadd", "--system", GROUP)
+    for folder in (ROOT, ENVIRONMENT, Path(sys.base_prefix)):
+        _reach(folder, log)
+
+
 def _reach(folder, log):
     """Let the hub's users through to `folder` (the kit's environment, its packages and data): a parent
     folder that others cannot pass (a home of 0700, /root) gets passage, and nothing more, for the hub's
@@ -152,17 +156,10 @@ def _reach(folder, log):
 
 def _course_folder(hub, log):
     """The course folder as the instructor's repository is, less what the Formgrader writes: settings and
-    source/ refreshed from the kit; the gradebook, submissions and feedback kept."""
+    source/ refreshed from the kit; the gradebook, submissions and feedback kept. Written by the course's
+    account itself, as every file in a home here: root never writes where a user could have put a link."""
     course = hub.course
-    course.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    source = course / "source" / ASSIGNMENT
-    shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(ROOT / "source" / ASSIGNMENT, source,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    os.chown(course, *_ids(GRADER))
-    os.chown(course / "nbgrader_config.py", *_ids(GRADER))
-    _give(course / "source", GRADER)
+    _as_user(GRADER, COPY_COURSE, str(ROOT), str(course), ASSIGNMENT)
     if not (course / "release" / ASSIGNMENT).is_dir():
         log(f"   generating the student version in {course}/release")
         result = run_as(GRADER, ["nbgrader", "generate_assignment", ASSIGNMENT], cwd=course, check=False,
@@ -171,9 +168,22 @@ def _course_folder(hub, log):
             raise HubSetupError(f"nbgrader generate_assignment failed in {course}:\n{result.stderr[-3000:]}")
 
 
+COPY_COURSE = """
+import shutil, sys
+from pathlib import Path
+kit, course, assignment = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+course.mkdir(exist_ok=True)
+shutil.copy(kit / "nbgrader_config.py", course / "nbgrader_config.py")
+shutil.rmtree(course / "source" / assignment, ignore_errors=True)
+shutil.copytree(kit / "source" / assignment, course / "source" / assignment,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+"""
+
+
 def _settings(hub, user):
     """Each user's Jupyter settings in their home: the course and the exchange for nbgrader, and for
-    everyone but the course's account, the Formgrader left out."""
+    everyone but the course's account, the Formgrader left out. Written by the user (a link they put in
+    their ~/.jupyter leads only where they may write themselves)."""
     jupyter = hub.home(user) / ".jupyter"
     files = {"nbgrader_config.py": "c = get_config()  # noqa: F821\n"
                                    f"c.Exchange.root = {str(hub.exchange)!r}\n"
@@ -187,18 +197,27 @@ def _settings(hub, user):
             {"ServerApp": {"jpserver_extensions": {name: False for name in NOT_FOR_STUDENTS["server"]}}}, indent=1)
         files["labconfig/page_config.json"] = json.dumps(
             {"disabledExtensions": {name: True for name in NOT_FOR_STUDENTS["lab"]}}, indent=1)
-    for name, text in files.items():
-        (jupyter / name).parent.mkdir(parents=True, exist_ok=True)
-        (jupyter / name).write_text(text + "\n")
-    _give(jupyter, user)
+    _as_user(user, WRITE_FILES, json.dumps({str(jupyter / name): text + "\n" for name, text in files.items()}))
 
 
-def _give(folder, user):
-    """`folder` and everything in it to `user`."""
-    for parent, _, files in os.walk(folder):
-        os.chown(parent, *_ids(user))
-        for name in files:
-            os.chown(os.path.join(parent, name), *_ids(user))
+WRITE_FILES = """
+import json, os, sys
+for path, text in json.loads(sys.argv[1]).items():
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as file:
+        file.write(text)
+"""
+
+
+def _as_user(user, code, *args):
+    """Run Python `code` as `user`, with `args`; a failure stops the hub with its message."""
+    try:
+        result = run_as(user, [str(ENVIRONMENT / "bin" / "python"), "-c", code, *args], cwd="/", check=False,
+                        capture_output=True, text=True)
+    except OSError as error:
+        raise HubSetupError(f"{user} cannot run the kit's Python: {error}") from None
+    if result.returncode != 0:
+        raise HubSetupError(f"preparing the files of {user} failed:\n{result.stderr[-2000:]}")
 
 
 def _ids(user):

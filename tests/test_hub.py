@@ -32,10 +32,11 @@ import nbformat
 import pytest
 from dateutil.parser import parse as parse_date
 
-from browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS  # noqa: F401
+from browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from course import ASSIGNMENT
 from course.nbgrader_cli import path_with_this_environment, user_environment
-from hub.accounts import COURSE, STUDENTS, Hub, HubSetupError, _account, run_as
+from hub.accounts import (ACCOUNT_COMMENT, COURSE, GROUP, STUDENTS, Hub, HubSetupError, _account, _settings,
+                          let_through_to_the_kit, run_as)
 
 FIRST, LATE = STUDENTS[0], STUDENTS[1]
 NOTEBOOK, QUESTION = "part1_understanding", "q1_importance"
@@ -63,6 +64,8 @@ class RunningHub:
     hub: Hub
     process: subprocess.Popen
     log: Path
+    started_s: float = 0.0  # from `python -m hub` to the hub answering
+    first_page_s: float = 0.0  # from a student's login to their JupyterLab
 
     def log_tail(self, lines=80):
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -79,6 +82,7 @@ def running_hub():
     password = secrets.token_urlsafe(12)
     log = root.parent / f"{root.name}.log"
     env = {**user_environment(), "PATH": path_with_this_environment()}
+    launched = time.monotonic()
     with open(log, "w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "hub", f"--password={password}", f"--root={root}", f"--port={port}",
@@ -86,12 +90,12 @@ def running_hub():
             env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     running = RunningHub(f"http://127.0.0.1:{port}", password, Hub(root), process, log)
     try:
-        deadline = time.monotonic() + 300
+        deadline = launched + 300
         while not ("JupyterHub is now running" in log.read_text(errors="replace") and _answers(f"{running.url}/hub/api")):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the hub did not start (exit {process.poll()}):\n{running.log_tail()}")
             time.sleep(1)
-        running.started_s = time.monotonic() - (deadline - 300)
+        running.started_s = time.monotonic() - launched
         yield running
     finally:
         if process.poll() is None:
@@ -375,6 +379,34 @@ def test_an_account_the_hub_did_not_make_is_never_changed(tmp_path):
         assert pwd.getpwnam(name).pw_dir == "/nonexistent"
     finally:
         subprocess.run(["userdel", name], check=True)
+
+
+def test_a_link_in_a_students_settings_leads_root_nowhere():
+    """A student replaced a settings file in their ~/.jupyter with a link to a file of root's, then waits for
+    the hub to start again as root: the hub writes their settings as them, so the link leads nowhere (the
+    hub stops, saying why) and root's file is as it was."""
+    name = f"wi-probe-{secrets.token_hex(3)}"
+    let_through_to_the_kit()
+    subprocess.run(["useradd", "--no-create-home", "--comment", ACCOUNT_COMMENT, "--groups", GROUP, name], check=True)
+    root = Path(tempfile.mkdtemp(prefix="weight-init-hub-"))
+    root.chmod(0o755)
+    target = root / "roots-own-file"
+    target.write_text("root's own\n")
+    try:
+        hub = Hub(root)
+        settings = hub.home(name) / ".jupyter"
+        settings.mkdir(parents=True)
+        entry = pwd.getpwnam(name)
+        for folder in (hub.home(name), settings):
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        (settings / "jupyter_server_config.json").symlink_to(target)
+        os.lchown(settings / "jupyter_server_config.json", entry.pw_uid, entry.pw_gid)
+        with pytest.raises(HubSetupError, match="Permission denied"):
+            _settings(hub, name)
+        assert target.read_text() == "root's own\n" and target.stat().st_uid == 0
+    finally:
+        subprocess.run(["userdel", name], check=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_for(find, timeout=60):
