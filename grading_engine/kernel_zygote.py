@@ -146,25 +146,34 @@ def _same_user_processes():
 def _empty(folder, keep):
     """Remove everything of this user's in `folder` but the paths in `keep` (and the folders on the way
     to them). What is another user's stays: kernels running as a user of their own cannot change what
-    the zygote wrote (~/.cache/matplotlib, as it imported)."""
+    the zygote wrote (~/.cache/matplotlib, as it imported). What is mounted from outside stays too (the
+    engine, Python, the data, read-only): a grader that is not root runs the kernels as itself, and the
+    folders bubblewrap made on the way to those mounts (a kit under /tmp) are then its own."""
+    device = os.lstat(folder).st_dev
     for entry in os.listdir(folder):
         path = os.path.join(folder, entry)
-        if path in keep or os.lstat(path).st_uid != os.getuid():
+        info = os.lstat(path)
+        if path in keep or info.st_uid != os.getuid() or info.st_dev != device:
             continue
         if any(k.startswith(path + "/") for k in keep):
             _empty(path, keep)
         else:
-            _remove(path)
+            _remove(path, device)
 
 
-def _remove(path):
+def _remove(path, device):
+    """Remove `path` and what it holds on `device`; a folder that holds a mount, however deep (one
+    bubblewrap made on the way to it, never a submission's), stays, with the mount. Whether it went."""
     if os.path.isdir(path) and not os.path.islink(path):
         os.chmod(path, 0o700)  # (a submission may have taken away its own permissions)
-        for entry in os.listdir(path):
-            _remove(os.path.join(path, entry))
+        kept = [child for child in (os.path.join(path, entry) for entry in os.listdir(path))
+                if os.lstat(child).st_dev != device or not _remove(child, device)]
+        if kept:
+            return False
         os.rmdir(path)
     else:
         os.unlink(path)
+    return True
 
 
 def _become_user(uid):

@@ -2,9 +2,11 @@
 succeed without it (so their failure in tests/test_bank.py is the sandbox's doing), and autograde
 refuses to grade where it cannot start one."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from attacks import ATTACKS, attempt_lines, background_processes, grade_in_hostile_world
@@ -92,3 +94,35 @@ def test_a_killed_grading_process_leaves_no_sandbox_folder_behind(tmp_path, monk
         assert not abandoned.exists() and alive.exists() and new.folder.parent == tmp_path
     finally:
         new.close()
+
+
+def test_a_reset_by_a_grader_that_is_not_root_leaves_the_mounts_under_tmp_alone():
+    """Graded by a user that is not root (the hub's course account), kernels run as that user, so the folders
+    bubblewrap makes on the way to its read-only mounts are theirs; with the kit under /tmp, the reset that
+    empties /tmp between kernels walked into the engine's mount and failed ("Read-only file system"). The
+    reset, run as `nobody` in such a sandbox: what a kernel wrote goes, the mount and the folders leading to
+    it stay."""
+    zygote = (ROOT / "grading_engine" / "kernel_zygote.py").read_text()
+    outside = Path(tempfile.mkdtemp(prefix="weight-init-mount-"))
+    try:
+        outside.chmod(0o755)
+        engine = outside / "kit" / "grading_engine"
+        engine.mkdir(parents=True)
+        (engine / "module.py").write_text("# the engine\n")
+        script = zygote.replace('if __name__ == "__main__":', "if False:") + f"""
+os.makedirs("/tmp/written/by/a/kernel")
+open("/tmp/written/by/a/kernel/notes", "w").write("x")
+open("/tmp/scratch", "w").write("x")
+_empty("/tmp", keep=[])
+print(sorted(os.listdir("/tmp")), sorted(os.listdir({str(outside)!r})), os.path.exists({str(engine / "module.py")!r}))
+"""
+        sandbox = ["bwrap", "--unshare-user", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+                   "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
+                   "--tmpfs", "/tmp", "--dir", str(outside), "--dir", str(engine.parent), "--ro-bind", str(engine), str(engine),
+                   "--", "/usr/bin/python3", "-"]
+        result = subprocess.run(["/usr/sbin/runuser", "-u", "nobody", "--", *sandbox], input=script, capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin"}, timeout=60)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == f"[{outside.name!r}] ['kit'] True", result.stdout
+    finally:
+        shutil.rmtree(outside)
