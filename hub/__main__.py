@@ -8,6 +8,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -55,6 +56,10 @@ Ctrl-C stops the hub and every server it started.
            "WEIGHT_INIT_HUB_PROXY_PORT": str(args.proxy_port), "WEIGHT_INIT_HUB_SERVICE_PORT": str(args.service_port)}
     jupyterhub = str(ENVIRONMENT / "bin" / "jupyterhub")
     os.chdir(hub.state)
+    # Started where SIGINT is ignored (a shell's background job), the hub would pass that on to the course's
+    # service, whose Jupyter server, without a terminal, leaves it ignored: Ctrl-C then waited 30 s for
+    # JupyterHub's SIGTERM. Its default, whoever started it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execve(jupyterhub, [jupyterhub, "-f", str(HERE / "jupyterhub_config.py")], env)
 
 

@@ -87,7 +87,9 @@ def running_hub():
         process = subprocess.Popen(
             [sys.executable, "-m", "hub", f"--password={password}", f"--root={root}", f"--port={port}",
              f"--hub-port={hub_port}", f"--proxy-port={proxy_port}", f"--service-port={service_port}"],
-            env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            # as a shell starts a background job: SIGINT ignored (the hub must still stop on Ctrl-C)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     running = RunningHub(f"http://127.0.0.1:{port}", password, Hub(root), process, log)
     try:
         deadline = launched + 300
@@ -360,8 +362,13 @@ def students_are_kept_out(chromium, running):
 
 
 def ctrl_c_stops_the_hub_and_everything_it_started(running):
+    """SIGINT to the hub's process group stops the hub and all it started, on SIGINT itself: JupyterHub
+    sends its servers SIGTERM only after 30 s, which a server that ignores SIGINT waits for."""
     assert _processes_of(running.hub), "the hub's servers were not running before Ctrl-C"
+    started = time.monotonic()
     _stop(running.process)
+    stopped_s = time.monotonic() - started
+    assert stopped_s < 20, f"the hub took {stopped_s:.0f} s to stop: a server of its ignored SIGINT\n{running.log_tail()}"
     time.sleep(2)
     left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200] for pid in _processes_of(running.hub)
             if Path(f"/proc/{pid}").exists()}
