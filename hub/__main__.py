@@ -12,7 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
-from hub.accounts import COURSE, DEFAULT_ROOT, ENVIRONMENT, GRADER, INSTRUCTOR, STUDENTS, TA, Hub, HubSetupError, prepare
+from hub.accounts import (COURSE, DEFAULT_ROOT, ENVIRONMENT, GRADER, INSTRUCTOR, PROXY, STUDENTS, TA, Hub, HubSetupError,
+                          prepare)
 
 HERE = Path(__file__).parent
 
@@ -30,9 +31,8 @@ def main(argv=None):
     password = args.password or secrets.token_urlsafe(9)
     if len(password) < 8:
         parser.error("the password needs 8 characters or more")
-    proxy = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
-    if not proxy.exists():
-        sys.exit(f"{proxy} is missing: `make hub` installs it (cd hub && npm ci)")
+    if not PROXY.exists():
+        sys.exit(f"{PROXY} is missing: `make hub` installs it (cd hub && npm ci)")
     if not shutil.which("bwrap"):
         sys.exit("bubblewrap is missing: grading runs students' code in its sandbox (apt-get install bubblewrap)")
 

@@ -26,6 +26,7 @@ STUDENTS = ("student1", "student2", "student3")
 GROUP = "weight-init-hub"  # every account above; used only to let them through to the kit's environment
 ENVIRONMENT = Path(sys.prefix)  # the kit's Python environment: every server and kernel on the hub runs it
 DEFAULT_ROOT = Path("/srv/weight-init-hub")
+PROXY = Path(__file__).parent / "node_modules" / ".bin" / "configurable-http-proxy"  # (npm ci in hub/, by make)
 ACCOUNT_COMMENT = "weight-init hub account"  # how the hub knows the accounts it made from anyone else's
 
 # What a student's (and the instructor's and TA's own) server leaves out: the Formgrader and the views

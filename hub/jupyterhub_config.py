@@ -4,7 +4,7 @@ and explained in docs/hosting.md."""
 import os
 from pathlib import Path
 
-from hub.accounts import COURSE, ENVIRONMENT, GRADER, INSTRUCTOR, STUDENTS, TA, Hub, server_path
+from hub.accounts import COURSE, ENVIRONMENT, GRADER, INSTRUCTOR, PROXY, STUDENTS, TA, Hub, server_path
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 hub = Hub(Path(os.environ["WEIGHT_INIT_HUB_ROOT"]))
@@ -16,7 +16,7 @@ port, hub_port, proxy_port, service_port = (int(os.environ[f"WEIGHT_INIT_HUB_{na
 c.JupyterHub.bind_url = f"http://127.0.0.1:{port}"
 c.JupyterHub.hub_port = hub_port
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_port}"
-c.ConfigurableHTTPProxy.command = [str(Path(__file__).parent / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.command = [str(PROXY)]
 c.JupyterHub.db_url = f"sqlite:///{hub.state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(hub.state / "cookie_secret")
 # Ctrl-C stops every user's server and the course's service with the hub
