@@ -100,14 +100,25 @@ def _verifier_agent(shell, this_file):
     spec = spec_from_file_location("_weight_init_protocol", Path(this_file).with_name("verifier") / "protocol.py")
     protocol = module_from_spec(spec)
     spec.loader.exec_module(protocol)
-    publish, user_ns, handles = shell.display_pub.publish, shell.user_ns, {}
+    publish, user_ns, handles, kept = shell.display_pub.publish, shell.user_ns, {}, {}
     raw_input = shell.kernel.raw_input if getattr(shell, "kernel", None) else input
 
     def handle_for(function):
         handles[f"h{len(handles)}"] = function
         return {"handle": f"h{len(handles) - 1}"}
 
+    def model_tree(model):  # a model returned is kept, for the verifier to send back by its ref
+        kept[f"m{len(kept)}"] = model
+        return {"model": protocol.describe_model(model, ref=f"m{len(kept) - 1}")}
+
+    class Forgotten(Exception):
+        """The verifier sent a model by a ref this kernel does not hold (it was restarted since)."""
+
     def resolve(tag, body):
+        if tag == "kept_model":
+            if body not in kept:
+                raise Forgotten
+            return kept[body]
         if tag == "handle":
             if body not in handles:
                 raise protocol.NotData(f"an unknown handle {str(body)[:40]}")
@@ -136,10 +147,12 @@ def _verifier_agent(shell, this_file):
                 models = protocol.models_in((args, kwargs))
                 given = [model.get_weights() for model in models]
                 value = function(*args, **kwargs)
+        except Forgotten:
+            return publish({protocol.REPLY_MIME: {"id": request["id"], "forgotten": True}})
         except (Exception, SystemExit) as error:  # noqa: BLE001  (the student's error is the answer)
             return publish({protocol.REPLY_MIME: {"id": request["id"], "raised": type(error).__name__, "message": str(error)[:2000]}})
         try:
-            reply["value"] = protocol.encode(value, handle_for)
+            reply["value"] = protocol.encode(value, handle_for, model_tree=model_tree)
             # each model's weights after the call, or None where they are the ones it was given (most
             # calls only read a model: megabytes not sent back)
             reply["updated"] = [None if protocol.same_arrays(before, after) else [protocol.array_text(w) for w in after]
@@ -150,7 +163,11 @@ def _verifier_agent(shell, this_file):
             reply = {"id": request["id"], "unsendable": f"a result over {protocol.MAX_REPLY // 2**20} MiB, the most the grader takes"}
         publish({protocol.REPLY_MIME: reply})
 
-    return types.SimpleNamespace(answer=answer, forget=handles.clear)
+    def forget():
+        handles.clear()
+        kept.clear()
+
+    return types.SimpleNamespace(answer=answer, forget=forget)
 
 
 def _build_optimizers_before_tracing():

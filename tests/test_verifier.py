@@ -187,6 +187,35 @@ def test_a_verifier_that_stops_costs_one_test_and_is_started_again(tmp_path):
     cells = [nbgrader_cell("locked", "setup", "K = 3"), nbgrader_cell("solution", "f", "def f(x):\n    return K * x"),
              nbgrader_cell("test", "first", "assert f(2) == 6"), nbformat.v4.new_code_cell(kill),
              nbgrader_cell("test", "second", "assert f(3) == 9"), nbgrader_cell("test", "third", "assert f(4) == K * 4")]
+    errors = {grade_id: [name for name, _ in found] for grade_id, found in grade_cells(tmp_path, cells).items()}
+    assert errors == {"first": [], "second": ["VerifierError"], "third": []}
+
+
+def test_a_model_the_kernel_returned_goes_back_by_its_ref_while_unchanged(tmp_path):
+    """A model the kernel returned, given back to a student's function as it came, reaches the function as the
+    kernel's own model (no weights resent, nothing built again); changed in the verifier, it goes whole. A
+    function that trains it sends the new weights back, and then the kernel's copy is again the verifier's. A
+    kernel restarted since (here by a cell that kills it) no longer holds it: it says so, and the model goes whole."""
+    student = ("import keras\nmade = []\n\n"
+               "def make():\n"
+               "    made.append(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer='ones')]))\n"
+               "    return made[-1]\n\n"
+               "def is_kept(model):\n    return any(model is m for m in made)\n\n"
+               "def bump(model):\n    model.set_weights([w + 1 for w in model.get_weights()])\n    return True\n\n"
+               "def bias(model):\n    return model.get_weights()[1]\n")
+    cells = [nbgrader_cell("locked", "setup", "import numpy as np"), nbgrader_cell("solution", "f", student),
+             nbgrader_cell("test", "kept", "m, k = make(), make()\nassert is_kept(m) and is_kept(k)\nassert bump(m) and is_kept(m)\n"
+                                           "assert np.allclose(m.get_weights()[1], 1), m.get_weights()\n"
+                                           "m.set_weights([w * 0 for w in m.get_weights()])\nassert not is_kept(m)"),
+             nbformat.v4.new_code_cell("import os\nos._exit(1)"),
+             nbgrader_cell("test", "forgotten", "n = make()\nassert not is_kept(k)  # (k's ref is from before the restart)\n"
+                                                "assert np.array_equal(bias(k), [0, 0]) and is_kept(n)")]
+    assert grade_cells(tmp_path, cells) == {"kept": [], "forgotten": []}
+
+
+def grade_cells(tmp_path, cells):
+    """Grade a notebook of `cells` (its source and the submission alike) with the verifier, without the
+    sandbox; return each test cell's errors as (name, message)."""
     source = tmp_path / "course" / "source" / "a"
     source.mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(cells=cells), source / "nb.ipynb")
@@ -203,6 +232,5 @@ def test_a_verifier_that_stops_costs_one_test_and_is_started_again(tmp_path):
         RestartingExecute.shut_down_kernel()
         stop_verifier()
         preloaded.stop_zygote()
-    errors = {c.metadata["nbgrader"]["grade_id"]: [o.ename for o in c.outputs if o.output_type == "error"]
-              for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert errors == {"first": [], "second": ["VerifierError"], "third": []}
+    return {c.metadata["nbgrader"]["grade_id"]: [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"]
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}

@@ -64,14 +64,13 @@ class StudentFunction:
             return {"callback": len(callbacks) - 1}
 
         sent = protocol.models_in((args, kwargs))
-        try:
-            request = {"op": "call", "handle": self._handle, "args": protocol.encode(list(args), handle_for),
-                       "kwargs": protocol.encode(dict(kwargs), handle_for)}
-        except protocol.NotData as error:
-            raise TypeError(f"{self.__name__} cannot be given {error} by the verifier") from None
-        if len(callbacks) > 1:
-            raise TypeError(f"{self.__name__} can be given one function of the verifier's at most")
-        reply = self._verifier.ask(request, self.__name__)
+        refs = {id(model): protocol.kept_ref(model) for model in sent}  # (None: the model goes whole)
+        reply = self._verifier.ask(self._request(args, kwargs, handle_for, callbacks, refs), self.__name__)
+        if "forgotten" in reply and any(refs.values()):  # the kernel was restarted since it sent them: whole
+            refs = {}
+            reply = self._verifier.ask(self._request(args, kwargs, handle_for, callbacks, refs), self.__name__)
+        if "forgotten" in reply:
+            raise StudentCodeError(f"{self.__name__}: the kernel said it did not keep a model it was never sent by name")
         result = self._verifier.value(reply, f"{self.__name__}")
         updated = reply.get("updated", [])
         try:  # the weights of the models it was given, after the call (it may have trained them)
@@ -82,12 +81,31 @@ class StudentFunction:
                     continue         # (as if the kernel had sent those back: nothing a kernel could not do before)
                 if type(weights) is not list:
                     raise protocol.NotData("weights that are not a list")
-                model.set_weights([protocol.array_from_text(w) for w in weights])
+                weights = [protocol.array_from_text(w) for w in weights]
+                model.set_weights(weights)
+                if refs.get(id(model)):
+                    protocol.kernel_now_holds(model, weights)
             for model in protocol.models_in(result) if callbacks else ():
                 protocol.fill_from_callback(model, callbacks[0])
         except (protocol.NotData, ValueError) as error:
             raise StudentCodeError(f"{self.__name__}: the kernel sent back {error}") from None
         return result
+
+    def _request(self, args, kwargs, handle_for, callbacks, refs):
+        def model_tree(model):  # a model still as the kernel sent it goes by its ref, any other whole
+            ref = refs.get(id(model))
+            return {"kept_model": ref} if ref is not None else {"model": protocol.describe_model(model)}
+
+        callbacks.clear()
+        try:
+            request = {"op": "call", "handle": self._handle,
+                       "args": protocol.encode(list(args), handle_for, model_tree=model_tree),
+                       "kwargs": protocol.encode(dict(kwargs), handle_for, model_tree=model_tree)}
+        except protocol.NotData as error:
+            raise TypeError(f"{self.__name__} cannot be given {error} by the verifier") from None
+        if len(callbacks) > 1:
+            raise TypeError(f"{self.__name__} can be given one function of the verifier's at most")
+        return request
 
 
 class Namespace(dict):

@@ -15,7 +15,8 @@ times (CVE-2025-1550, -8747, -9905, -9906).
 | `{"array": "<npy, base64>"}`, `{"scalar": "<npy of 0-d, base64>"}` | NumPy arrays and scalars (a tensor becomes an array) |
 | `{"handle": "<id>"}` | a function that stays in the kernel, called by its id |
 | `{"callback": <n>}` | a function of the verifier's (an initializer), which the kernel cannot call: see `CALLBACK_FILL` |
-| `{"model": {...}}` | a Keras model's description and weights (`describe_model`) |
+| `{"model": {...}}` | a Keras model's description and weights (`describe_model`); from the kernel, with a `ref` |
+| `{"kept_model": "<ref>"}` | a model the kernel returned, sent back as it came: the kernel uses the one it kept |
 | `{"initializer": {"kind": ..., "config": {...}}}` | one of Keras's own initializers, by name |
 | `{"history": {"history": {...}, "params": {...}}}` | what `model.fit` returns, as numbers |
 | `{"budget": {...}}` | `lab_utils.Budget`, field by field |
@@ -31,6 +32,7 @@ import io
 import json
 import math
 import struct
+import weakref
 
 import numpy as np
 
@@ -136,7 +138,8 @@ def array_from_text(text):
 
 # ----- encoding (either side): `handle_for(function)` names a function the other side may call
 
-def encode(value, handle_for, depth=0):
+def encode(value, handle_for, depth=0, model_tree=None):
+    """`value` as a tree of JSON; `model_tree(model)`, if given, says how a Keras model goes (else whole)."""
     if depth > MAX_DEPTH:
         raise NotData("containers nested too deep")
     if value is None or type(value) in (bool, int, str):
@@ -148,12 +151,13 @@ def encode(value, handle_for, depth=0):
     if isinstance(value, np.generic):
         return {"scalar": array_text(value)}
     if type(value) in (list, tuple):
-        return {type(value).__name__: [encode(item, handle_for, depth + 1) for item in value]}
+        return {type(value).__name__: [encode(item, handle_for, depth + 1, model_tree) for item in value]}
     if type(value) is dict:
-        return {"dict": [[encode(k, handle_for, depth + 1), encode(v, handle_for, depth + 1)] for k, v in value.items()]}
+        return {"dict": [[encode(k, handle_for, depth + 1, model_tree), encode(v, handle_for, depth + 1, model_tree)]
+                         for k, v in value.items()]}
     kind = _keras_kind(value)
     if kind == "model":
-        return {"model": describe_model(value)}
+        return model_tree(value) if model_tree else {"model": describe_model(value)}
     if kind == "initializer":
         return {"initializer": describe_initializer(value)}
     if kind == "history":
@@ -162,7 +166,7 @@ def encode(value, handle_for, depth=0):
     if kind == "tensor":
         return {"array": array_text(np.asarray(value))}
     if dataclasses.is_dataclass(value) and type(value).__name__ == "Budget":
-        return {"budget": {f.name: encode(getattr(value, f.name), handle_for, depth + 1) for f in dataclasses.fields(value)}}
+        return {"budget": {f.name: encode(getattr(value, f.name), handle_for, depth + 1, model_tree) for f in dataclasses.fields(value)}}
     if callable(value):
         return handle_for(value)
     raise NotData(f"a {describe_type(value)}")
@@ -204,8 +208,17 @@ def activation_name(function):
     return getattr(function, "__name__", None) or type(function).__name__
 
 
-def describe_model(model):
-    """A Keras model as data: its layers in order, input shape, compile settings and weights."""
+def describe_model(model, ref=None):
+    """A Keras model as data: its layers in order, input shape, compile settings and weights (and `ref`, the
+    name under which the kernel keeps a model it returned)."""
+    description = {**model_settings(model), "weights": [array_text(w) for w in model.get_weights()]}
+    if ref is not None:
+        description["ref"] = ref
+    return description
+
+
+def model_settings(model):
+    """What `describe_model` says of a model but its weights."""
     layers = []
     for layer in model.layers:
         kind = type(layer).__name__
@@ -223,8 +236,7 @@ def describe_model(model):
         shape = [None if d is None else int(d) for d in model.input_shape[1:]]
     except (AttributeError, ValueError, TypeError):
         shape = None
-    return {"input_shape": shape, "layers": layers, "compile": _describe_compile(model),
-            "weights": [array_text(w) for w in model.get_weights()]}
+    return {"input_shape": shape, "layers": layers, "compile": _describe_compile(model)}
 
 
 def _describe_compile(model):
@@ -278,7 +290,7 @@ def decode(tree, resolve, depth=0):
         if array.ndim != 0:
             raise NotData("a scalar that is not 0-dimensional")
         return array[()]
-    if tag in ("handle", "callback"):
+    if tag in ("handle", "callback", "kept_model"):
         return resolve(tag, body)
     if tag == "model":
         return build_model(body)
@@ -347,7 +359,34 @@ def build_model(body):
             raise NotData(f"a model whose weights do not fit its layers ({error})") from None
     if body.get("compile") is not None:
         _compile(model, body["compile"])
+    if type(body.get("ref")) is str and len(body["ref"]) <= 40:
+        _from_kernel[model] = (body["ref"], model_settings(model), weights)
     return model
+
+
+# ----- models the kernel keeps: a model the kernel returned comes with a `ref`, and the kernel keeps it. Sent
+# back to the kernel as it came (the same settings and weights here), it goes as {"kept_model": ref} instead of
+# megabytes of weights, and the kernel gives the student's function the model it kept instead of building
+# another. Which model a student's function is given in their own kernel was always up to their code: the
+# verifier checks what comes back, and keeps its own copy of the model
+
+_from_kernel = weakref.WeakKeyDictionary()  # model built here from a kernel's description: (ref, settings, weights)
+
+
+def kept_ref(model):
+    """The kernel's ref for `model` if it is still as it came from the kernel, else None."""
+    entry = _from_kernel.get(model)
+    if entry is None:
+        return None
+    ref, settings, weights = entry
+    return ref if model_settings(model) == settings and same_arrays(model.get_weights(), weights) else None
+
+
+def kernel_now_holds(model, weights):
+    """After a call that changed the weights of a model sent by ref: the kernel's model now has `weights`."""
+    if model in _from_kernel:
+        ref, settings, _ = _from_kernel[model]
+        _from_kernel[model] = (ref, settings, weights)
 
 
 def _compile(model, settings):
