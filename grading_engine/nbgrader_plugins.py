@@ -319,13 +319,20 @@ class RestartingExecute(Execute):
         if self._plan is not None and role == "test" and grade_id in self._plan.tests:
             with self._timed("test cells, in the verifier"):
                 return await self._run_test(cell, grade_id)
-        with self._timed("test cells, in the kernel" if role == "test" else "student's and instructor's cells"):
-            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        started = None
         if self._plan is not None and role == "instructor" and grade_id in self._plan.instructor and not self._replaying:
-            # the verifier's own copy of what the tests rely on, from source/ (the kernel's outputs are the ones shown)
+            # the verifier's own copy of what the tests rely on, from source/ (the kernel's outputs are the ones
+            # shown), sent first when the verifier is up, to run while the kernel runs the notebook's copy. Its
+            # questions to the kernel, if any, are answered after the kernel's cell, as they would be in turn
             self._verifier_cells.append((f"<instructor cell {grade_id}>", self._plan.instructor[grade_id]))
-            with self._timed("instructor's cells, in the verifier"):
-                await self._in_verifier(*self._verifier_cells[-1])
+            started = self._start_in_verifier(*self._verifier_cells[-1]) if self._verifier.ready else False
+        try:
+            with self._timed("test cells, in the kernel" if role == "test" else "student's and instructor's cells"):
+                cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            if started is not None:
+                with self._timed("instructor's cells, in the verifier"):
+                    await self._in_verifier(*self._verifier_cells[-1], started=started)
         return cell
 
     async def _run_test(self, cell, grade_id):
@@ -348,24 +355,40 @@ class RestartingExecute(Execute):
 
     def _start_verifier(self):
         """This grading process's verifier (started if need be), to get a new namespace for this notebook."""
-        self._verifier = verifier_for(self._helpers, self.sandbox)
-        self._new_notebook = True
+        self._verifier, self._new_notebook = verifier_for(self._helpers, self.sandbox), True
+        if self._verifier.ready:  # its namespace emptied now, while the kernel is reset (a verifier that is still
+            try:                  # starting gets it with the first cell: it imports Keras meanwhile)
+                self._verifier.new_notebook()
+                self._new_notebook = False
+            except VerifierError:
+                pass  # (found again at the first cell, which starts a new one)
 
     def _send_to_verifier(self, message):
-        if self._new_notebook:  # (sent with the notebook's first cell: a new verifier imports Keras meanwhile)
+        if self._new_notebook:
             self._new_notebook = False
-            self._verifier.send({"op": "notebook"})
-            self._verifier.receive()
+            self._verifier.new_notebook()
         self._verifier.send(message)
 
-    async def _in_verifier(self, filename, source, segments=None):
-        """Run `source` (or its `segments`) in the verifier, answering its questions from the kernel until it is
-        done. Returns its answer, and the error to raise for a kernel that died or hung meanwhile, if any."""
+    def _start_in_verifier(self, filename, source, segments=None):
+        """Send `source` (or its `segments`) to the verifier to run; `_in_verifier(..., started=)` with what this
+        returns answers its questions and gets its result."""
         segments = [{"text": s.text, "first_line": s.first_line, "hidden": s.hidden}
                     for s in (segments or [Segment(False, 1, source)])]
-        trouble = None
         try:
             self._send_to_verifier({"op": "run", "filename": filename, "segments": segments})
+        except VerifierError as error:
+            return error
+        return True
+
+    async def _in_verifier(self, filename, source, segments=None, started=False):
+        """Run `source` (or its `segments`) in the verifier, answering its questions from the kernel until it is
+        done (sent already if `started` is what `_start_in_verifier` returned). Returns its answer, and the error
+        to raise for a kernel that died or hung meanwhile, if any."""
+        trouble = None
+        try:
+            started = started or self._start_in_verifier(filename, source, segments)
+            if isinstance(started, VerifierError):
+                raise started
             while True:
                 message = self._verifier.receive()
                 if message.get("op") == "done":

@@ -234,3 +234,14 @@ def grade_cells(tmp_path, cells):
         preloaded.stop_zygote()
     return {c.metadata["nbgrader"]["grade_id"]: [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"]
             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def test_an_instructor_cell_the_verifier_runs_meanwhile_sees_the_kernel_after_the_cell(tmp_path):
+    """The verifier runs its copy of an instructor cell while the kernel runs the notebook's; a student's name
+    that the cell reads is answered from the kernel after its cell has run, as if the two ran in turn."""
+    # the kernel's x is 2 after the cell (1 before it), so the verifier's copy makes y 4 (3 from before it)
+    cells = [nbgrader_cell("locked", "setup", "import numpy as np"), nbgrader_cell("solution", "f", "x = 1"),
+             nbgrader_cell("locked", "next", "import time\ntime.sleep(1)  # (the kernel is busy when asked)\n"
+                                             "x = x + 1\ny = x + 1"),
+             nbgrader_cell("test", "after", "assert y == 4, y")]
+    assert grade_cells(tmp_path, cells) == {"after": []}
