@@ -25,6 +25,7 @@ import hashlib
 import io
 import os
 import shutil
+import statistics
 import sys
 import tarfile
 import tempfile
@@ -426,7 +427,7 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                 in_flight.add(future)
 
         submit_more()
-        started = time.perf_counter()
+        slots = max(1, sum(client.nthreads().values()))
         for done, future in enumerate(in_flight, start=1):
             student = futures.pop(future)
             try:
@@ -446,15 +447,29 @@ def grade_class(students=None, course_root=ROOT, db_url=None, scheduler=None, wo
                     except (UnsafeResult, OSError) as refused:
                         failures[student] = f"its result was refused: {refused}"
             submit_more()
-            left = (time.perf_counter() - started) / done * (len(todo) - done)
+            left = time_left(list(times.values()), len(todo) - done, slots)
             bar = "#" * (30 * done // len(todo))
-            say(f"{done}/{len(todo)} [{bar:<30}] {len(failures)} failed, about {left / 60:.0f} min left; "
+            say(f"{done}/{len(todo)} [{bar:<30}] {len(failures)} failed, {about(left)} left; "
                 f"{student}: {'FAILED' if student in failures else 'graded'}")
         course_files.delete()  # (the workers may go: nothing they hold is needed any more)
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(todo)} submissions could not be graded: "
                            + "\n".join(f"{student}: {error}" for student, error in failures.items()))
     return times
+
+
+def time_left(seconds, remaining, slots):
+    """Seconds until `remaining` more submissions are graded on `slots` worker threads, from the grading times
+    (`seconds`, in the order they came) of those graded so far. The first on each worker also started its
+    zygote and verifier, so once a later one is graded the first `slots` are left out; until then the quickest
+    stands for them all (the first estimate overshot 3x when it was the time elapsed per submission graded)."""
+    later = seconds[slots:]
+    typical = statistics.median(later) if later else min(seconds, default=0)
+    return remaining * typical / slots
+
+
+def about(seconds):
+    return "under a minute" if seconds < 60 else f"about {seconds / 60:.0f} min"
 
 
 def _grade_on_worker(student, submission, course_files, hosts, options):

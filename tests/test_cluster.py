@@ -19,7 +19,7 @@ from distributed import Client
 
 from kit_checks import assert_expected_scores
 from grading_engine.cluster import (UnsafeResult, checked_result_files, grade_class, graded_notebooks, read_record,
-                                    record_cells, result_may_hold, store_result, to_grade)
+                                    record_cells, result_may_hold, store_result, time_left, to_grade)
 from course import ASSIGNMENT, ROOT
 from course.postgres import postgres_server
 from course.nbgrader_cli import user_environment
@@ -238,3 +238,11 @@ def test_a_result_for_another_student_or_with_a_forged_record_is_refused(course,
     with pytest.raises(UnsafeResult, match="not one that autograde writes"):
         store_result(course, db_url, student, {**good, "record": {"timestamp": None, "notebooks": {}}})
     assert not (course / "autograded" / student).exists()
+
+
+def test_the_time_left_leaves_out_each_workers_first_submission_once_a_later_one_is_graded():
+    # 2 workers: the firsts (35 s, 33 s) also started a zygote and a verifier; later ones take about 24 s
+    assert time_left([35.0], remaining=31, slots=2) == 31 * 35 / 2  # (only a first: the quickest so far)
+    assert time_left([35.0, 33.0], remaining=30, slots=2) == 30 * 33 / 2
+    assert time_left([35.0, 33.0, 24.0, 26.0, 22.0], remaining=27, slots=2) == 27 * 24 / 2  # (the later ones' median)
+    assert time_left([], remaining=5, slots=2) == 0  # (nothing graded yet, every one failed)
