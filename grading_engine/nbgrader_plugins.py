@@ -410,8 +410,8 @@ class RestartingExecute(Execute):
             self.log.error("The verifier stopped; starting a new one with this notebook's instructor cells: %s", error)
             stop_verifier()  # (a process just killed may not look dead yet)
             self._start_verifier()
-            for earlier in self._verifier_cells[:-1] if filename.startswith("<instructor") else self._verifier_cells:
-                await self._in_verifier(*earlier)
+            for earlier in self._verifier_cells:  # (with the instructor cell it was running, if it was: else the
+                await self._in_verifier(*earlier)  # tests would take that cell's names from the student's kernel)
             return {"op": "done", "ok": False, "segments": [{"hidden": False, "outputs": [
                 error_output("VerifierError", f"{error}; the verifier was restarted")]}]}, trouble
 

@@ -40,6 +40,14 @@ assert x != 2, f"x is {x}, not 2"
 ### END HIDDEN TESTS
 assert x
 '''
+# A cell that kills the verifier, as only code outside the grading sandbox could (the tests grade without it)
+KILL_THE_VERIFIER = ("import os, signal\n"
+                     "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+                     "    try:\n"
+                     "        if b'grading_engine.verifier.process' in open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0'):\n"
+                     "            os.kill(int(pid), signal.SIGKILL)\n"
+                     "    except OSError:\n"
+                     "        pass\n")
 
 
 def no_handles(function):
@@ -177,15 +185,8 @@ def test_a_verifier_that_stops_costs_one_test_and_is_started_again(tmp_path):
     """A verifier that dies mid-notebook (here a kernel outside the sandbox kills it, as only one outside the
     sandbox could) costs the test that finds it gone; a new one gets the notebook's instructor cells again,
     and the later tests pass."""
-    kill = ("import os, signal\n"
-            "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
-            "    try:\n"
-            "        if b'grading_engine.verifier.process' in open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0'):\n"
-            "            os.kill(int(pid), signal.SIGKILL)\n"
-            "    except OSError:\n"
-            "        pass\n")
     cells = [nbgrader_cell("locked", "setup", "K = 3"), nbgrader_cell("solution", "f", "def f(x):\n    return K * x"),
-             nbgrader_cell("test", "first", "assert f(2) == 6"), nbformat.v4.new_code_cell(kill),
+             nbgrader_cell("test", "first", "assert f(2) == 6"), nbformat.v4.new_code_cell(KILL_THE_VERIFIER),
              nbgrader_cell("test", "second", "assert f(3) == 9"), nbgrader_cell("test", "third", "assert f(4) == K * 4")]
     errors = {grade_id: [name for name, _ in found] for grade_id, found in grade_cells(tmp_path, cells).items()}
     assert errors == {"first": [], "second": ["VerifierError"], "third": []}
@@ -245,3 +246,12 @@ def test_an_instructor_cell_the_verifier_runs_meanwhile_sees_the_kernel_after_th
                                              "x = x + 1\ny = x + 1"),
              nbgrader_cell("test", "after", "assert y == 4, y")]
     assert grade_cells(tmp_path, cells) == {"after": []}
+
+
+def test_an_instructor_cell_the_verifier_missed_is_run_again_in_the_new_one(tmp_path):
+    """A verifier found stopped at an instructor cell (killed from outside its sandbox just before): the new one
+    runs that cell too, so a test reads the instructor's K, never the student's kernel's."""
+    cells = [nbgrader_cell("locked", "setup", "import numpy as np"), nbgrader_cell("test", "first", "assert np.pi > 3"),
+             nbformat.v4.new_code_cell(KILL_THE_VERIFIER), nbgrader_cell("locked", "constants", "K = 3"),
+             nbgrader_cell("solution", "f", "K = 99"), nbgrader_cell("test", "uses_k", "assert K == 3, K")]
+    assert grade_cells(tmp_path, cells) == {"first": [], "uses_k": []}
