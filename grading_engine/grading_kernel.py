@@ -92,7 +92,9 @@ def _verifier_agent(shell, this_file):
     notebook holds, and the result of calling one of its functions, as data (protocol.py, loaded by path
     and kept out of `sys.modules`). Nothing here is trusted: a student's code can replace all of it, and
     then only its own answers suffer, since the verifier takes data only and checks every value."""
+    import itertools
     import json
+    import os
     import types
     from importlib.util import module_from_spec, spec_from_file_location
     from pathlib import Path
@@ -107,9 +109,14 @@ def _verifier_agent(shell, this_file):
         handles[f"h{len(handles)}"] = function
         return {"handle": f"h{len(handles) - 1}"}
 
+    numbers = itertools.count()
+
     def model_tree(model):  # a model returned is kept, for the verifier to send back by its ref
-        kept[f"m{len(kept)}"] = model
-        return {"model": protocol.describe_model(model, ref=f"m{len(kept) - 1}")}
+        # (a ref names one model for good, not reused after `forget` or by a restarted kernel: a model the
+        # verifier still holds from before, as a trainer it keeps for every submission, is "forgotten")
+        ref = f"m{next(numbers)}-{os.urandom(6).hex()}"
+        kept[ref] = model
+        return {"model": protocol.describe_model(model, ref=ref)}
 
     class Forgotten(Exception):
         """The verifier sent a model by a ref this kernel does not hold (it was restarted since)."""

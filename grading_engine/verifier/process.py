@@ -238,6 +238,7 @@ class Verifier:
                 return
             if request["op"] == "notebook":
                 self.namespace = Namespace(self)
+                protocol.forget_kernel_models()  # (the kernel's refs are for its last notebook)
                 if "keras" in sys.modules:  # the last notebook's models and layer names
                     sys.modules["keras"].backend.clear_session(free_memory=True)
                 protocol.write_frame(self.writer, {"op": "done", "segments": [], "ok": True})

@@ -382,6 +382,11 @@ def kept_ref(model):
     return ref if model_settings(model) == settings and same_arrays(model.get_weights(), weights) else None
 
 
+def forget_kernel_models():
+    """A new notebook: no model held here is the kernel's any more (they go whole, if ever sent again)."""
+    _from_kernel.clear()
+
+
 def kernel_now_holds(model, weights):
     """After a call that changed the weights of a model sent by ref: the kernel's model now has `weights`."""
     if model in _from_kernel:
