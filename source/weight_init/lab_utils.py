@@ -13,7 +13,9 @@ Keras, seeds nothing and reads no file. The notebooks set their seeds themselves
 - `current_budget()` -> the `Budget` Parts 3 and 4 train on: the assignment's
   full run, or a smaller one while nbgrader executes the notebook.
 - `Retrainer(model)` -> trains one compiled Keras model again and again from
-  fresh weights, so that Keras compiles its training step only once.
+  fresh weights, so that Keras compiles its training step only once;
+  `retrainer_for(model)` -> the one this process made before for a model of the
+  same kind, or a new one.
 - `quiet_tensorflow_start()` -> a context for importing Keras and TensorFlow
   without the log lines TensorFlow's C++ core writes to stderr as it starts.
 """
@@ -206,6 +208,54 @@ class Retrainer:
         for variable, value in zip(self.model.optimizer.variables, self._fresh_optimizer):
             variable.assign(value)
         return self.model
+
+
+_retrainers = {}  # what `retrainer_for` made: {the kind of model: Retrainer}, the most recently used last
+MAX_RETRAINERS = 8
+
+
+def retrainer_for(model):
+    """A `Retrainer` for models of `model`'s kind: the one made before in this process for a
+    `keras.Sequential` with the same layers (kinds, units, activations, every setting but names and
+    initializers) and the same compile settings, or else a new one for `model`. `restart` it before
+    each `fit`: its model is shared with any earlier `retrainer_for` of the same kind. A process that
+    trains the same networks over and over (the grader's, for every submission) traces each training
+    step once."""
+    kind = _kind_of(model)
+    if kind is None:
+        return Retrainer(model)
+    if kind not in _retrainers:
+        _retrainers[kind] = Retrainer(model)
+        while len(_retrainers) > MAX_RETRAINERS:
+            del _retrainers[next(iter(_retrainers))]
+    _retrainers[kind] = _retrainers.pop(kind)  # (now the most recently used)
+    return _retrainers[kind]
+
+
+def _kind_of(model):
+    """A text that two models share if and only if one can train as the other from the same weights:
+    the class, input shape, each layer's settings and the compile settings, without names and
+    initializers (the weights are set anyway); None for a model it cannot say that of."""
+    import keras
+
+    def settings(config, leave_out=("name",)):  # (names are made unique; a dtype policy's "name" is a setting)
+        return {k: v for k, v in config.items() if k not in leave_out}
+
+    def compile_settings(config):
+        optimizer = config.get("optimizer")
+        if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
+            return {**config, "optimizer": {**optimizer, "config": settings(optimizer["config"])}}
+        return config
+
+    # (a functional model's layers could be wired in other ways: only Sequential's order says it all)
+    if type(model) is not keras.Sequential or getattr(model, "optimizer", None) is None:
+        return None
+    try:
+        layers = [(type(layer).__name__, settings(layer.get_config(), ("name", "kernel_initializer", "bias_initializer")))
+                  for layer in model.layers]
+        return json.dumps([str(model.input_shape), layers, compile_settings(model.get_compile_config())], sort_keys=True)
+    except (TypeError, ValueError, AttributeError, NotImplementedError):  # a setting that is not plain data
+        return None
 
 
 # TensorFlow's C++ core logs to the process's stderr (file descriptor 2), not through Python, and
